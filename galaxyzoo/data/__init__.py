@@ -1,0 +1,1 @@
+"""Data: dataset contract, synthetic galaxies, decoding and the batch pipeline."""

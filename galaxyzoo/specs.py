@@ -1,0 +1,164 @@
+"""What a plugin contributes: frozen, validated descriptions with lazy builders.
+
+A builder is either a callable or a ``"package.module:function"`` string imported only when
+the thing is built, so listing plugins never imports model or dataset code.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any, Callable, Literal, Mapping, Union
+
+Builder = Union[str, Callable[..., Any]]
+TaskKind = Literal["classification", "vote_fractions"]
+TASK_KINDS: tuple[str, ...] = ("classification", "vote_fractions")
+
+
+def resolve_builder(builder: Builder) -> Callable[..., Any]:
+    """Import a ``"module:attr"`` builder (or return a callable unchanged)."""
+    if callable(builder):
+        return builder
+    module_name, sep, attr = builder.partition(":")
+    if not sep or not module_name or not attr:
+        raise ValueError(f"builder {builder!r} must look like 'package.module:function'")
+    obj: Any = importlib.import_module(module_name)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+@dataclass(frozen=True)
+class Task:
+    """What a dataset's targets mean.
+
+    ``classification``: integer labels indexing ``outputs`` (the class names).
+    ``vote_fractions``: float rows with one column per name in ``outputs``.
+    """
+
+    kind: TaskKind
+    outputs: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if self.kind not in TASK_KINDS:
+            raise ValueError(f"task kind must be one of {TASK_KINDS}, got {self.kind!r}")
+        if len(self.outputs) < 1:
+            raise ValueError("a task needs at least one class or column name")
+        object.__setattr__(self, "outputs", tuple(self.outputs))
+
+    @property
+    def num_outputs(self) -> int:
+        return len(self.outputs)
+
+
+def _check_common(kind: str, name: str, summary: str) -> None:
+    if not name or not all(c.isalnum() or c in "_-." for c in name):
+        raise ValueError(f"{kind} name {name!r} must be non-empty and use only [A-Za-z0-9_.-]")
+    if not summary or "\n" in summary:
+        raise ValueError(f"{kind} {name!r} needs a one-line summary")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A model architecture.
+
+    ``builder(num_outputs=..., in_chans=..., input_size=..., **options) -> torch.nn.Module``;
+    the module maps float N×C×S×S to raw outputs N×num_outputs (logits for classification;
+    the training loop applies the task's output activation).
+    """
+
+    name: str
+    summary: str
+    builder: Builder
+    input_size: int = 64
+    in_chans: int = 3
+    tasks: tuple[str, ...] = TASK_KINDS
+    reference: str = ""
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _check_common("model", self.name, self.summary)
+        if self.input_size < 1 or self.in_chans < 1:
+            raise ValueError(f"model {self.name!r}: input_size and in_chans must be positive")
+        if not set(self.tasks) <= set(TASK_KINDS):
+            raise ValueError(f"model {self.name!r}: unknown task kinds {self.tasks}")
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """A dataset reader.
+
+    ``builder(split=..., root=..., **options)`` returns an object following
+    :class:`galaxyzoo.data.base.GalaxyDataset`. ``layout`` tells a user which files to put where
+    when they are missing (nothing is ever downloaded).
+    """
+
+    name: str
+    summary: str
+    builder: Builder
+    task: Task
+    image_size: int = 424
+    channels: int = 3
+    splits: tuple[str, ...] = ("train", "val", "test")
+    layout: str = ""
+    reference: str = ""
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _check_common("dataset", self.name, self.summary)
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """A metric: ``fn(y_true, y_pred, task) -> float`` (or an array when ``scalar`` is False).
+
+    ``y_pred`` holds probabilities N×C for classification (``y_true`` integer labels N) and
+    predicted fractions N×K for vote_fractions (``y_true`` N×K).
+    """
+
+    name: str
+    summary: str
+    fn: Builder
+    tasks: tuple[str, ...] = TASK_KINDS
+    higher_is_better: bool = True
+    scalar: bool = True
+    reference: str = ""
+
+    def __post_init__(self) -> None:
+        _check_common("metric", self.name, self.summary)
+        if not set(self.tasks) <= set(TASK_KINDS):
+            raise ValueError(f"metric {self.name!r}: unknown task kinds {self.tasks}")
+
+
+@dataclass(frozen=True)
+class RecipeSpec:
+    """A named, reproducible training setup (dataset + preprocessing + model + optimisation).
+
+    ``preprocess`` keys are passed to :func:`galaxyzoo.ops.preprocess` (e.g. ``mode``, ``pad``,
+    ``grayscale``); ``augment`` keys: ``rotate`` (bool), ``flip`` (bool).
+    ``reported`` records the result the source document reports, for comparison.
+    """
+
+    name: str
+    summary: str
+    dataset: str
+    model: str
+    input_size: int
+    epochs: int
+    batch_size: int
+    dataset_options: Mapping[str, Any] = field(default_factory=dict)
+    model_options: Mapping[str, Any] = field(default_factory=dict)
+    preprocess: Mapping[str, Any] = field(default_factory=dict)
+    augment: Mapping[str, Any] = field(default_factory=dict)
+    optimizer: str = "adamw"
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    schedule: str = "cosine"
+    loss: str = "auto"
+    metrics: tuple[str, ...] = ()
+    reference: str = ""
+    reported: str = ""
+
+    def __post_init__(self) -> None:
+        _check_common("recipe", self.name, self.summary)
+        if self.epochs < 1 or self.batch_size < 1 or self.input_size < 1:
+            raise ValueError(f"recipe {self.name!r}: epochs, batch_size, input_size must be >= 1")

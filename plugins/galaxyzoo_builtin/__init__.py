@@ -1,0 +1,1 @@
+"""galaxyzoo's built-in plugins, registered through the ``galaxyzoo`` entry-point group."""
