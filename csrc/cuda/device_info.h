@@ -1,0 +1,4 @@
+#pragma once
+namespace gz {
+int cuda_device_count();
+}

@@ -1,0 +1,9 @@
+"""Built-in datasets, registered through the `galaxyzoo` entry-point group."""
+from __future__ import annotations
+
+from galaxyzoo import hookimpl
+
+
+@hookimpl
+def galaxyzoo_datasets():
+    return []

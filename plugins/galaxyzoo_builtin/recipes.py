@@ -1,0 +1,9 @@
+"""Built-in recipes, registered through the `galaxyzoo` entry-point group."""
+from __future__ import annotations
+
+from galaxyzoo import hookimpl
+
+
+@hookimpl
+def galaxyzoo_recipes():
+    return []
