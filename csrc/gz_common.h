@@ -93,8 +93,9 @@ GZ_HD bool is_foreground(int r, int g, int b, int threshold) {
 // ---------------------------------------------------------------------------------------
 // Auto threshold
 // ---------------------------------------------------------------------------------------
-// The histogram counts the grey of every pixel with even x and even y (a 2x2-subsampled
-// grid starting at (0,0)): the sky statistics need no more, and it quarters the cost.
+// The histogram counts the grey of every pixel with x and y multiples of GZ_HIST_STEP (a
+// subsampled grid starting at (0,0)): the sky statistics need no more (~11k samples on a
+// 424x424 image), and it keeps the histogram off the critical path.
 // With hist[256] and n = sum(hist):
 //   median m = smallest v with 2 * (hist[0] + ... + hist[v]) >= n
 //   MAD    d = smallest e >= 0 with 2 * (number of samples with |v - m| <= e) >= n
@@ -103,7 +104,7 @@ GZ_HD bool is_foreground(int r, int g, int b, int threshold) {
 // double as ((double)k * 1.4826) * (double)d, then ceil: multiplications only, so no
 // contraction issue. The margin keeps noise-free (synthetic, MAD 0) skies from turning
 // every non-zero pixel into foreground.
-constexpr int GZ_HIST_STEP = 2;
+constexpr int GZ_HIST_STEP = 4;
 constexpr int GZ_AUTO_MIN_MARGIN = 4;
 constexpr double GZ_MAD_TO_SIGMA = 1.4826;
 
