@@ -12,6 +12,7 @@ import sys
 # Order here is the order in `galaxyzoo --help`.
 COMMAND_MODULES = (
     "galaxyzoo.cli.list_cmd",
+    "galaxyzoo.cli.plugins_cmd",
 )
 
 

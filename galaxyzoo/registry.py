@@ -1,0 +1,188 @@
+"""The registry: look up and build what plugins contribute.
+
+Plugins load on first use, not at import, and the result is cached until :func:`reset`.
+Names are plain (``resnet``) or qualified by distribution (``galaxyzoo:resnet``); the
+qualified form reaches a spec that lost a name clash to an earlier plugin. Patterns are
+shell-style wildcards, matched case-insensitively.
+
+Environment: ``GALAXYZOO_DISABLE_PLUGINS`` (comma list of entry-point or distribution names,
+or ``1``/``all`` for every third-party plugin), ``GALAXYZOO_STRICT_PLUGINS=1`` (any plugin
+problem raises :class:`PluginError`), ``GALAXYZOO_TRACE_PLUGINS=1`` (log loading on stderr).
+"""
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import threading
+from typing import Any, Callable
+
+from .plugin_loading import KINDS, Entry, Loaded, PluginRecord, env_flag, load_plugins, normalize_dist
+from .specs import DatasetSpec, MetricSpec, ModelSpec, RecipeSpec, resolve_builder
+
+STRICT_ENV = "GALAXYZOO_STRICT_PLUGINS"
+
+
+class PluginError(RuntimeError):
+    """A plugin is broken: it failed to load (strict mode) or its builder cannot be imported."""
+
+    def __init__(self, message: str, problems: tuple = ()):
+        super().__init__(message)
+        self.problems = problems
+
+
+class UnknownNameError(KeyError):
+    """No model/dataset/metric/recipe of that name; the message suggests close matches."""
+
+    def __init__(self, kind: str, name: str, suggestions: list[str], broken_plugins: int):
+        self.kind, self.name, self.suggestions = kind, name, suggestions
+        message = f"unknown {kind} {name!r}"
+        if suggestions:
+            message += "; did you mean " + " or ".join(repr(s) for s in suggestions) + "?"
+        message += f" (see `galaxyzoo list {kind}s`)"
+        if broken_plugins:
+            message += f"; note: {broken_plugins} plugin(s) failed to load, see `galaxyzoo plugins`"
+        super().__init__(message)
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0])
+
+
+_state: Loaded | None = None
+_loading = False
+_lock = threading.RLock()
+
+
+def _loaded() -> Loaded:
+    global _state, _loading
+    with _lock:
+        if _state is not None:
+            return _state
+        if _loading:
+            raise RuntimeError("a plugin used the galaxyzoo registry while plugins were loading")
+        _loading = True
+        try:
+            state = load_plugins()
+        finally:
+            _loading = False
+        problems = tuple(p for record in state.records for p in record.problems)
+        if problems and env_flag(STRICT_ENV):
+            listing = "\n".join(f"  - {p}" for p in problems)
+            first = next((p.exception for p in problems if p.exception is not None), None)
+            raise PluginError(f"{len(problems)} plugin problem(s) ({STRICT_ENV}=1):\n{listing}", problems) from first
+        _state = state
+        return state
+
+
+def reset() -> None:
+    """Forget loaded plugins; the next call loads them again (tests, or after installing one)."""
+    global _state
+    with _lock:
+        _state = None
+
+
+def plugins() -> tuple[PluginRecord, ...]:
+    """Every entry point in the ``galaxyzoo`` group, in load order, with status and problems."""
+    return _loaded().records
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+
+
+def list_entries(kind: str, pattern: str = "*") -> list[Entry]:
+    """Registered entries of one kind whose listed name matches ``pattern``, sorted by name."""
+    _check_kind(kind)
+    pattern = pattern.lower()
+    found = [
+        e for e in _loaded().entries
+        if e.kind == kind and fnmatch.fnmatchcase(e.listed_name.lower(), pattern)
+    ]
+    return sorted(found, key=lambda e: e.listed_name)
+
+
+def _find(kind: str, name: str) -> Entry:
+    _check_kind(kind)
+    state = _loaded()
+    dist, sep, short = name.rpartition(":")
+    for entry in state.entries:
+        if entry.kind != kind or entry.name != short:
+            continue
+        if (not sep and not entry.shadowed) or (sep and normalize_dist(entry.dist) == normalize_dist(dist)):
+            return entry
+    # Compare plain names; suggest in the form asked for (qualified for a qualified query).
+    known = {e.name.lower() if sep else e.listed_name.lower(): e for e in state.entries if e.kind == kind}
+    query = short.lower() if sep else name.lower()
+    close = [k for k in known if query in k] + difflib.get_close_matches(query, list(known), n=3, cutoff=0.5)
+    suggestions = [known[k].qualified_name if sep else known[k].listed_name for k in dict.fromkeys(close)][:3]
+    broken = sum(record.status == "failed" for record in state.records)
+    raise UnknownNameError(kind, name, suggestions, broken)
+
+
+def get_spec(kind: str, name: str) -> Any:
+    """The spec registered as ``name`` (plain or ``dist:name``) for kind model/dataset/metric/recipe."""
+    return _find(kind, name).spec
+
+
+def _resolve(entry: Entry, builder: Any) -> Callable[..., Any]:
+    try:
+        return resolve_builder(builder)
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise PluginError(
+            f"{entry.kind} {entry.name!r} from {entry.dist} [{entry.entry_point}]: "
+            f"cannot load its builder {builder!r}: {type(exc).__name__}: {exc}"
+        ) from exc
+
+
+def list_models(pattern: str = "*") -> list[str]:
+    return [e.listed_name for e in list_entries("model", pattern)]
+
+
+def list_datasets(pattern: str = "*") -> list[str]:
+    return [e.listed_name for e in list_entries("dataset", pattern)]
+
+
+def list_metrics(pattern: str = "*") -> list[str]:
+    return [e.listed_name for e in list_entries("metric", pattern)]
+
+
+def list_recipes(pattern: str = "*") -> list[str]:
+    return [e.listed_name for e in list_entries("recipe", pattern)]
+
+
+def create_model(
+    name: str, num_outputs: int, in_chans: int | None = None, input_size: int | None = None, **options: Any
+) -> Any:
+    """Build a model; ``in_chans``/``input_size`` default to the spec's, ``options`` override its defaults."""
+    if not isinstance(num_outputs, int) or num_outputs < 1:
+        raise ValueError(f"num_outputs must be a positive integer, got {num_outputs!r}")
+    entry = _find("model", name)
+    spec: ModelSpec = entry.spec
+    build = _resolve(entry, spec.builder)
+    return build(
+        num_outputs=num_outputs,
+        in_chans=spec.in_chans if in_chans is None else in_chans,
+        input_size=spec.input_size if input_size is None else input_size,
+        **{**spec.defaults, **options},
+    )
+
+
+def create_dataset(name: str, split: str = "train", root: Any = None, **options: Any) -> Any:
+    """Open a dataset split (a :class:`galaxyzoo.data.base.GalaxyDataset`); ``options`` override defaults."""
+    entry = _find("dataset", name)
+    spec: DatasetSpec = entry.spec
+    if split not in spec.splits:
+        raise ValueError(f"dataset {spec.name!r} has splits {spec.splits}, not {split!r}")
+    build = _resolve(entry, spec.builder)
+    return build(split=split, root=root, **{**spec.defaults, **options})
+
+
+def create_metric(name: str) -> Callable[..., Any]:
+    """The metric function ``fn(y_true, y_pred, task)``."""
+    entry = _find("metric", name)
+    spec: MetricSpec = entry.spec
+    return _resolve(entry, spec.fn)
+
+
+def get_recipe(name: str) -> RecipeSpec:
+    return get_spec("recipe", name)
