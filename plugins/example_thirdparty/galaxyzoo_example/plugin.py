@@ -1,0 +1,45 @@
+"""The hooks galaxyzoo calls. Specs only: the builders are imported when something is built."""
+from __future__ import annotations
+
+from galaxyzoo import DatasetSpec, MetricSpec, ModelSpec, Task, hookimpl
+
+RING_TASK = Task("classification", ("ring", "no_ring"))
+
+
+@hookimpl
+def galaxyzoo_models():
+    return [
+        ModelSpec(
+            name="example_tinycnn",
+            summary="Example plugin: two conv layers, global average pooling, linear head",
+            builder="galaxyzoo_example.model:build_tinycnn",
+            input_size=32,
+            defaults={"width": 16},
+        )
+    ]
+
+
+@hookimpl
+def galaxyzoo_datasets():
+    return [
+        DatasetSpec(
+            name="example_rings",
+            summary="Example plugin: synthetic 64 px galaxies with or without a ring, by seed",
+            builder="galaxyzoo_example.dataset:RingGalaxies",
+            task=RING_TASK,
+            image_size=64,
+            defaults={"size": 64, "seed": 0},
+        )
+    ]
+
+
+@hookimpl
+def galaxyzoo_metrics():
+    return [
+        MetricSpec(
+            name="example_macro_f1",
+            summary="Example plugin: mean of the per-class F1 scores",
+            fn="galaxyzoo_example.metric:macro_f1",
+            tasks=("classification",),
+        )
+    ]
