@@ -1,0 +1,267 @@
+"""Batches for training and inference: dataset → ``ops.preprocess`` → tensors on the device.
+
+A torch DataLoader iterates over *batch plans* (indices plus this epoch's rotation angles and
+flips) drawn in the main process from a generator seeded by ``(seed, epoch)``, so the data
+order and augmentation of every epoch are reproducible and a resumed run sees exactly what an
+uninterrupted one would. Workers read the images and, on CPU, run the native preprocessing
+with one thread each; on CUDA they only read, and the main process uploads the pinned batch
+and preprocesses it on the current stream (no CUDA in forked workers).
+
+ROI boxes depend only on the image, so each is found once and kept in a shared-memory cache;
+later epochs only re-sample the crop with new angles and flips.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+from typing import Any, Iterator, Mapping, NamedTuple, Sequence
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset, Sampler, get_worker_info
+
+from .. import ops
+from .base import GalaxyDataset
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """Arguments of :func:`galaxyzoo.ops.preprocess` that a model was trained with."""
+
+    size: int
+    mode: str | None = "central"
+    threshold: Any = "auto"
+    pad: float = 0.1
+    interp: str = "area"
+    grayscale: bool = False
+    mean: tuple[float, ...] | None = None
+    std: tuple[float, ...] | None = None
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> "Preprocessing":
+        known = set(cls.__dataclass_fields__)
+        unknown = set(values) - known
+        if unknown:
+            raise ValueError(f"unknown preprocessing options {sorted(unknown)}; known: {sorted(known)}")
+        values = dict(values)
+        for key in ("mean", "std"):
+            if values.get(key) is not None:
+                values[key] = tuple(float(v) for v in np.atleast_1d(values[key]))
+        return cls(**values)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    @property
+    def channels(self) -> int:
+        return 1 if self.grayscale else 3
+
+    def apply(self, images, *, boxes=None, angles=None, flips=None, num_threads=None,
+              return_boxes=False):
+        """Run ``ops.preprocess`` on uint8 N×H×W×3 images (numpy, or a tensor on any device)."""
+        return ops.preprocess(
+            images, self.size, mode=self.mode, threshold=self.threshold, pad=self.pad,
+            boxes=boxes, angles=angles, flips=flips, interp=self.interp, out_dtype="float32",
+            mean=self.mean, std=self.std, grayscale=self.grayscale, num_threads=num_threads,
+            return_boxes=return_boxes,
+        )
+
+
+@dataclass(frozen=True)
+class Augment:
+    """Per-sample random transforms, re-drawn every epoch: rotation by 0–360°, mirror flip."""
+
+    rotate: bool = False
+    flip: bool = False
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> "Augment":
+        unknown = set(values) - {"rotate", "flip"}
+        if unknown:
+            raise ValueError(f"unknown augmentation options {sorted(unknown)}; known: ['flip', 'rotate']")
+        return cls(**{k: bool(v) for k, v in values.items()})
+
+    def to_dict(self) -> dict[str, bool]:
+        return asdict(self)
+
+
+class BatchPlan(NamedTuple):
+    """What a worker loads: dataset indices and their angles (degrees) and flips, or None."""
+
+    indices: np.ndarray
+    angles: np.ndarray | None
+    flips: np.ndarray | None
+
+
+class EpochBatches(Sampler):
+    """Yields :class:`BatchPlan` s; the epoch's order and augmentation come from ``(seed, epoch)``."""
+
+    def __init__(self, n: int, batch_size: int, *, shuffle: bool, augment: Augment = Augment(),
+                 seed: int = 0, drop_last: bool = False):
+        if batch_size < 1:
+            raise ValueError("batch_size must be >= 1")
+        self.n, self.batch_size, self.shuffle, self.augment = n, batch_size, shuffle, augment
+        self.seed, self.drop_last, self.epoch = seed, drop_last, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.n // self.batch_size if self.drop_last else -(-self.n // self.batch_size)
+
+    def __iter__(self) -> Iterator[BatchPlan]:
+        rng = np.random.default_rng((self.seed, self.epoch))
+        order = rng.permutation(self.n) if self.shuffle else np.arange(self.n)
+        angles = rng.uniform(0.0, 360.0, self.n).astype(np.float32) if self.augment.rotate else None
+        flips = rng.random(self.n) < 0.5 if self.augment.flip else None
+        for b in range(len(self)):
+            sel = slice(b * self.batch_size, (b + 1) * self.batch_size)
+            yield BatchPlan(
+                order[sel],
+                None if angles is None else angles[order[sel]],
+                None if flips is None else flips[order[sel]],
+            )
+
+
+class BoxCache:
+    """ROI boxes by dataset index, filled on first sight; lives in shared memory for workers."""
+
+    def __init__(self, n: int):
+        self.boxes = torch.zeros((n, 4), dtype=torch.int32).share_memory_()
+        self.known = torch.zeros(n, dtype=torch.bool).share_memory_()
+
+    def get(self, indices: np.ndarray) -> torch.Tensor | None:
+        idx = torch.from_numpy(np.asarray(indices, dtype=np.int64))
+        return self.boxes[idx] if bool(self.known[idx].all()) else None
+
+    def put(self, indices: np.ndarray, boxes: torch.Tensor) -> None:
+        idx = torch.from_numpy(np.asarray(indices, dtype=np.int64))
+        self.boxes[idx] = boxes.to("cpu", torch.int32)
+        self.known[idx] = True
+
+
+def _preprocess(images, plan: BatchPlan, prep: Preprocessing, cache: BoxCache | None,
+                num_threads: int | None) -> torch.Tensor:
+    device = images.device if isinstance(images, torch.Tensor) else torch.device("cpu")
+    angles = None if plan.angles is None else torch.from_numpy(plan.angles).to(device)
+    flips = None if plan.flips is None else torch.from_numpy(plan.flips).to(device)
+    if cache is None:  # mode=None: the whole image, nothing to find
+        return prep.apply(images, angles=angles, flips=flips, num_threads=num_threads)
+    boxes = cache.get(plan.indices)
+    if boxes is not None:
+        return prep.apply(images, boxes=boxes.to(device), angles=angles, flips=flips,
+                          num_threads=num_threads)
+    out, boxes = prep.apply(images, angles=angles, flips=flips, num_threads=num_threads,
+                            return_boxes=True)
+    cache.put(plan.indices, boxes)
+    return out
+
+
+class _PlannedBatches(Dataset):
+    """Map-style dataset whose keys are batch plans; returns (images, targets, plan)."""
+
+    def __init__(self, dataset: GalaxyDataset, prep: Preprocessing, cache: BoxCache | None,
+                 preprocess_in_loader: bool):
+        self.dataset, self.prep, self.cache = dataset, prep, cache
+        self.preprocess_in_loader = preprocess_in_loader
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, plan: BatchPlan):
+        images = np.ascontiguousarray(self.dataset.read_images(plan.indices))
+        targets = torch.from_numpy(np.asarray(self.dataset.targets)[plan.indices])
+        if not self.preprocess_in_loader:
+            return torch.from_numpy(images), targets, plan
+        threads = 1 if get_worker_info() is not None else None
+        return _preprocess(images, plan, self.prep, self.cache, threads), targets, plan
+
+
+def _init_worker(_: int) -> None:
+    torch.set_num_threads(1)  # the workers together already use every core
+
+
+def default_workers() -> int:
+    return min(len(os.sched_getaffinity(0)), 4)
+
+
+@dataclass
+class Batch:
+    images: torch.Tensor   # float N×C×S×S on the device, channels_last
+    targets: torch.Tensor  # int64 N or float N×K on the device
+    indices: np.ndarray    # dataset indices
+
+
+@dataclass
+class BatchLoader:
+    """Iterates :class:`Batch` es of a dataset; call :meth:`set_epoch` before each epoch."""
+
+    dataset: GalaxyDataset
+    prep: Preprocessing
+    batch_size: int
+    shuffle: bool = False
+    augment: Augment = field(default_factory=Augment)
+    seed: int = 0
+    workers: int | None = None
+    device: torch.device | str = "cpu"
+    drop_last: bool = False
+
+    def __post_init__(self) -> None:
+        self.device = torch.device(self.device)
+        self.sampler = EpochBatches(len(self.dataset), self.batch_size, shuffle=self.shuffle,
+                                    augment=self.augment, seed=self.seed, drop_last=self.drop_last)
+        self.cache = BoxCache(len(self.dataset)) if self.prep.mode is not None else None
+        on_gpu = self.device.type == "cuda"
+        workers = default_workers() if self.workers is None else self.workers
+        self.loader = DataLoader(
+            _PlannedBatches(self.dataset, self.prep, self.cache, preprocess_in_loader=not on_gpu),
+            batch_size=None,
+            sampler=self.sampler,
+            num_workers=workers,
+            persistent_workers=workers > 0,
+            prefetch_factor=2 if workers > 0 else None,
+            pin_memory=on_gpu,
+            worker_init_fn=_init_worker if workers > 0 else None,
+            # Worker seeds come from this generator, not torch's global RNG, which the
+            # training loop must leave untouched for an exact resume.
+            generator=torch.Generator().manual_seed(self.seed),
+        )
+
+    def set_epoch(self, epoch: int) -> None:
+        self.sampler.set_epoch(epoch)
+
+    def __len__(self) -> int:
+        return len(self.sampler)
+
+    def __iter__(self) -> Iterator[Batch]:
+        for images, targets, plan in self.loader:
+            if self.device.type == "cuda":
+                images = _preprocess(images.to(self.device, non_blocking=True), plan, self.prep,
+                                     self.cache, None)
+            images = images.contiguous(memory_format=torch.channels_last)
+            yield Batch(images, targets.to(self.device, non_blocking=True), plan.indices)
+
+
+class Subset:
+    """A view of some samples of a dataset (sorted indices), itself a :class:`GalaxyDataset`."""
+
+    def __init__(self, dataset: GalaxyDataset, indices: Sequence[int]):
+        self.base = dataset
+        self.indices = np.asarray(indices, dtype=np.int64)
+        self.task = dataset.task
+        self.ids = [dataset.ids[i] for i in self.indices]
+        self.targets = np.asarray(dataset.targets)[self.indices]
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def read_images(self, indices: Sequence[int]) -> np.ndarray:
+        return self.base.read_images(self.indices[np.asarray(indices, dtype=np.int64)])
+
+
+def random_subset(dataset: GalaxyDataset, n: int, seed: int) -> GalaxyDataset:
+    """``n`` samples chosen by ``seed`` (the dataset itself when it has no more than ``n``)."""
+    if n >= len(dataset):
+        return dataset
+    chosen = np.random.default_rng((seed, n)).choice(len(dataset), size=n, replace=False)
+    return Subset(dataset, np.sort(chosen))

@@ -1,0 +1,150 @@
+"""Inference over a dataset and the metrics of a trained model."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from . import registry
+from .checkpoint import atomic_write_json, load_model, run_dir_of
+from .data.pipeline import BatchLoader, Preprocessing
+from .specs import Task
+
+DEFAULT_METRICS = {
+    "classification": ("accuracy", "balanced_accuracy", "roc_auc_ovr", "confusion_matrix"),
+    "vote_fractions": ("rmse", "rmse_per_question"),
+}
+
+
+def to_probabilities(outputs: torch.Tensor, task: Task) -> torch.Tensor:
+    """Raw model outputs → class probabilities (softmax) or vote fractions (sigmoid)."""
+    outputs = outputs.float()
+    return outputs.softmax(dim=1) if task.kind == "classification" else outputs.sigmoid()
+
+
+def task_loss(outputs: torch.Tensor, targets: torch.Tensor, task: Task) -> torch.Tensor:
+    """Cross-entropy on logits for classes; MSE of sigmoid outputs for vote fractions."""
+    outputs = outputs.float()
+    if task.kind == "classification":
+        return torch.nn.functional.cross_entropy(outputs, targets)
+    return torch.nn.functional.mse_loss(outputs.sigmoid(), targets.float())
+
+
+@dataclass
+class Predictions:
+    probabilities: np.ndarray  # N×C probabilities or N×K fractions
+    targets: np.ndarray
+    loss: float
+
+
+@torch.no_grad()
+def run_inference(model: torch.nn.Module, loader: BatchLoader, task: Task, *,
+                  progress: bool = True, desc: str = "eval") -> Predictions:
+    """Predict every sample of ``loader`` (in dataset order) with ``model`` in eval mode."""
+    model.eval()
+    device = loader.device
+    n = len(loader.dataset)
+    probs = np.zeros((n, task.num_outputs), dtype=np.float32)
+    total_loss = 0.0
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
+    loader.set_epoch(0)
+    for batch in tqdm(loader, desc=desc, leave=False, disable=not progress, unit="batch"):
+        with autocast:
+            outputs = model(batch.images)
+        total_loss += float(task_loss(outputs, batch.targets, task)) * len(batch.indices)
+        probs[batch.indices] = to_probabilities(outputs, task).cpu().numpy()
+    return Predictions(probs, np.asarray(loader.dataset.targets), total_loss / max(n, 1))
+
+
+def metric_names(task: Task, requested: Sequence[str] = ()) -> tuple[str, ...]:
+    """The requested metrics (default: the task's standard set), checked against the task."""
+    names = tuple(requested) or DEFAULT_METRICS[task.kind]
+    for name in names:
+        spec = registry.get_spec("metric", name)
+        if task.kind not in spec.tasks:
+            raise ValueError(f"metric {name!r} does not apply to {task.kind} tasks")
+    return names
+
+
+def compute_metrics(names: Sequence[str], preds: Predictions, task: Task) -> dict[str, Any]:
+    """Metric values by name: floats for scalar metrics, nested lists for arrays."""
+    values: dict[str, Any] = {}
+    for name in names:
+        value = registry.create_metric(name)(preds.targets, preds.probabilities, task)
+        values[name] = np.asarray(value).tolist() if registry.get_spec("metric", name).scalar is False \
+            else float(value)
+    return values
+
+
+def scalar_metrics(values: Mapping[str, Any]) -> dict[str, float]:
+    return {k: v for k, v in values.items() if isinstance(v, float)}
+
+
+def format_table(values: Mapping[str, Any], task: Task) -> str:
+    """A plain-text table: scalar metrics one per line, then any matrix/vector metric."""
+    lines = [f"{name:<20} {value:.4f}" for name, value in scalar_metrics(values).items()]
+    for name, value in values.items():
+        if name == "confusion_matrix":
+            width = max(len(c) for c in task.outputs)
+            lines.append(f"\nconfusion matrix (rows: true, columns: predicted)")
+            lines.append(" " * (width + 1) + " ".join(f"{i:>6}" for i in range(len(task.outputs))))
+            lines += [f"{c:<{width}} " + " ".join(f"{v:>6}" for v in row) + f"   [{i}]"
+                      for i, (c, row) in enumerate(zip(task.outputs, value))]
+        elif not isinstance(value, float):
+            lines.append(f"{name:<20} " + " ".join(f"{v:.4f}" for v in np.ravel(value)))
+    return "\n".join(lines)
+
+
+def evaluate_checkpoint(
+    checkpoint: Path | str,
+    *,
+    dataset: str | None = None,
+    split: str = "test",
+    dataset_options: Mapping[str, Any] | None = None,
+    root: str | None = None,
+    metrics: Sequence[str] = (),
+    out_dir: Path | str | None = None,
+    batch_size: int = 128,
+    workers: int | None = None,
+    device: str = "auto",
+    limit: int | None = None,
+    progress: bool = True,
+) -> tuple[dict[str, Any], Path]:
+    """Evaluate a checkpoint on a dataset split; writes metrics JSON and plots to ``out_dir``.
+
+    Without ``dataset`` the checkpoint's own training dataset (and its options) is used.
+    """
+    from . import plots
+    from .data.pipeline import random_subset
+    from .train import resolve_device
+
+    dev = resolve_device(device)
+    model, meta, ckpt_dir = load_model(checkpoint, dev)
+    name = dataset or meta["dataset"]
+    options = dict(meta.get("dataset_options", {})) if name == meta["dataset"] else {}
+    options.update(dataset_options or {})
+    data = registry.create_dataset(name, split=split, root=root, **options)
+    task = Task(**meta["task"])
+    if data.task.kind != task.kind or tuple(data.task.outputs) != task.outputs:
+        raise ValueError(f"dataset {name!r} has outputs {tuple(data.task.outputs)}; the model was "
+                         f"trained for {task.kind} with {task.outputs}")
+    if limit is not None:
+        data = random_subset(data, limit, seed=0)
+    loader = BatchLoader(data, Preprocessing.from_dict(meta["preprocessing"]), batch_size,
+                         workers=workers, device=dev)
+    preds = run_inference(model, loader, task, progress=progress, desc=f"evaluate {name}/{split}")
+    values = compute_metrics(metric_names(task, metrics), preds, task)
+    out = Path(out_dir) if out_dir else run_dir_of(ckpt_dir) / f"eval-{name}-{split}"
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(out / "metrics.json", {
+        "checkpoint": str(ckpt_dir), "dataset": name, "dataset_options": options, "split": split,
+        "samples": len(data), "loss": preds.loss, "metrics": values,
+    })
+    if "confusion_matrix" in values:
+        plots.confusion_matrix(values["confusion_matrix"], task.outputs, out / "confusion_matrix.png",
+                               title=f"{meta['model']} on {name}/{split}")
+    return values, out

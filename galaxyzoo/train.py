@@ -1,0 +1,357 @@
+"""The training loop: plain PyTorch, reproducible, resumable bit for bit.
+
+A run directory holds ``config.json``, ``metrics.json``/``metrics.csv`` (one record per
+epoch), ``learning_curves.png``, ``confusion_matrix.png`` and the checkpoints
+(:mod:`galaxyzoo.checkpoint`), with ``best`` and ``last`` links. Every epoch ends with a
+checkpoint holding the model, optimiser, scheduler and RNG states; the data order and
+augmentation of an epoch are a function of ``(seed, epoch)``, so ``resume`` continues exactly
+where an uninterrupted run would be.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import random
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from . import __version__, checkpoint, registry
+from .data.pipeline import Augment, BatchLoader, Preprocessing, Subset, random_subset
+from .evaluate import compute_metrics, metric_names, run_inference, scalar_metrics, task_loss
+from .specs import RecipeSpec
+
+OPTIMIZERS = ("adamw", "adam", "sgd", "adamax")
+SCHEDULES = ("cosine", "constant")
+VAL_FRACTION = 0.1  # held out of "train" when a dataset has no "val" split
+
+
+@dataclass
+class TrainConfig:
+    """Everything that determines a run; saved as the run's ``config.json``."""
+
+    model: str
+    dataset: str
+    input_size: int = 64
+    epochs: int = 10
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    optimizer: str = "adamw"
+    schedule: str = "cosine"
+    model_options: dict = field(default_factory=dict)
+    dataset_options: dict = field(default_factory=dict)
+    dataset_root: str | None = None
+    preprocess: dict = field(default_factory=dict)
+    augment: dict = field(default_factory=dict)
+    metrics: tuple = ()
+    monitor: str | None = None     # metric for best/early stopping; default: the first scalar one
+    patience: int | None = None    # epochs without improvement before stopping
+    seed: int = 0
+    limit_train: int | None = None
+    limit_val: int | None = None
+    recipe: str | None = None
+
+    @classmethod
+    def from_recipe(cls, recipe: RecipeSpec, **overrides: Any) -> "TrainConfig":
+        if recipe.loss not in ("auto",):
+            raise ValueError(f"recipe {recipe.name!r}: loss {recipe.loss!r} is not supported "
+                             "(the loss follows the dataset's task)")
+        base = dict(
+            model=recipe.model, dataset=recipe.dataset, input_size=recipe.input_size,
+            epochs=recipe.epochs, batch_size=recipe.batch_size, lr=recipe.lr,
+            weight_decay=recipe.weight_decay, optimizer=recipe.optimizer, schedule=recipe.schedule,
+            model_options=dict(recipe.model_options), dataset_options=dict(recipe.dataset_options),
+            preprocess=dict(recipe.preprocess), augment=dict(recipe.augment),
+            metrics=tuple(recipe.metrics), recipe=recipe.name,
+        )
+        for key, value in overrides.items():
+            if isinstance(base.get(key), dict) and value is not None:
+                base[key] = {**base[key], **value}
+            elif value is not None:
+                base[key] = value
+        return cls(**base)
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        config = cls(**{k: v for k, v in values.items() if k in known})
+        config.metrics = tuple(config.metrics)
+        return config
+
+    def validate(self) -> None:
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {self.optimizer!r}; choose from {OPTIMIZERS}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"unknown schedule {self.schedule!r}; choose from {SCHEDULES}")
+        if self.epochs < 1 or self.batch_size < 1 or self.input_size < 1 or self.lr <= 0:
+            raise ValueError("epochs, batch_size, input_size and lr must be positive")
+        Preprocessing.from_dict({"size": self.input_size, **self.preprocess})
+        Augment.from_dict(self.augment)
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda requested but no CUDA device is available")
+    return device
+
+
+def make_optimizer(config: TrainConfig, params) -> torch.optim.Optimizer:
+    lr, wd = config.lr, config.weight_decay
+    if config.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=lr, weight_decay=wd)
+    if config.optimizer == "adam":
+        return torch.optim.Adam(params, lr=lr, weight_decay=wd)
+    if config.optimizer == "adamax":
+        return torch.optim.Adamax(params, lr=lr, weight_decay=wd)
+    return torch.optim.SGD(params, lr=lr, momentum=0.9, nesterov=True, weight_decay=wd)
+
+
+def make_scheduler(config: TrainConfig, optimizer, steps_per_epoch: int):
+    """Per-step schedule: a short linear warm-up (3% of steps) then cosine decay to zero."""
+    total = config.epochs * steps_per_epoch
+    warmup = max(1, int(0.03 * total))
+
+    def factor(step: int) -> float:
+        if config.schedule == "constant":
+            return 1.0
+        if step < warmup:
+            return (step + 1) / warmup
+        return 0.5 * (1.0 + math.cos(math.pi * min(1.0, (step - warmup) / max(1, total - warmup))))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+# --- RNG state ------------------------------------------------------------------------------
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def rng_state() -> dict[str, Any]:
+    name, keys, pos, has_gauss, gauss = np.random.get_state()
+    version, internal, gauss_next = random.getstate()
+    return {
+        "torch": torch.get_rng_state(),
+        "cuda": list(torch.cuda.get_rng_state_all()) if torch.cuda.is_available() else [],
+        "numpy": {"name": name, "keys": keys, "pos": pos, "has_gauss": has_gauss, "gauss": gauss},
+        "python": {"version": version, "internal": list(internal), "gauss_next": gauss_next},
+    }
+
+
+def set_rng_state(state: Mapping[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    if state["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+    n = state["numpy"]
+    np.random.set_state((n["name"], n["keys"], n["pos"], n["has_gauss"], n["gauss"]))
+    p = state["python"]
+    random.setstate((p["version"], tuple(p["internal"]), p["gauss_next"]))
+
+
+# --- run outputs ------------------------------------------------------------------------------
+
+def _write_history(run_dir: Path, history: list[dict], summary: dict) -> None:
+    checkpoint.atomic_write_json(run_dir / "metrics.json", {**summary, "epochs": history})
+    columns = list(dict.fromkeys(k for record in history for k, v in record.items()
+                                 if not isinstance(v, (list, dict))))
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=columns, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(history)
+    checkpoint.atomic_write_bytes(run_dir / "metrics.csv", text.getvalue().encode())
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    best: Path
+    last: Path
+    history: list[dict]
+    monitor: str
+    best_value: float
+    stopped_early: bool
+
+
+def _open_datasets(config: TrainConfig):
+    spec = registry.get_spec("dataset", config.dataset)
+    opts = dict(config.dataset_options)
+    train = registry.create_dataset(config.dataset, split="train", root=config.dataset_root, **opts)
+    if "val" in spec.splits:
+        val = registry.create_dataset(config.dataset, split="val", root=config.dataset_root, **opts)
+    else:
+        order = np.random.default_rng((config.seed, len(train))).permutation(len(train))
+        cut = max(1, int(VAL_FRACTION * len(train)))
+        train, val = Subset(train, np.sort(order[cut:])), Subset(train, np.sort(order[:cut]))
+    if config.limit_train is not None:
+        train = random_subset(train, config.limit_train, config.seed)
+    if config.limit_val is not None:
+        val = random_subset(val, config.limit_val, config.seed)
+    return train, val
+
+
+def train(
+    config: TrainConfig,
+    run_dir: Path | str,
+    *,
+    resume: bool = False,
+    workers: int | None = None,
+    device: str = "auto",
+    progress: bool = True,
+    stop_after_epoch: int | None = None,
+) -> TrainResult:
+    """Train (or, with ``resume``, continue) the run in ``run_dir``.
+
+    ``stop_after_epoch`` ends the process-level run after that many epochs as if it had been
+    interrupted (used to test resuming); ``workers`` and ``device`` do not change the result
+    on a given machine and are therefore not part of the saved configuration.
+    """
+    run_dir = Path(run_dir)
+    config_path = run_dir / "config.json"
+    if resume:
+        if not config_path.is_file():
+            raise FileNotFoundError(f"{run_dir}: nothing to resume (no config.json)")
+        config = TrainConfig.from_dict(json.loads(config_path.read_text()))
+    elif checkpoint.find_latest(run_dir) is not None or config_path.exists():
+        raise FileExistsError(f"{run_dir} already holds a run; pass --resume to continue it "
+                              "or choose another output directory")
+    config.validate()
+    dev = resolve_device(device)
+    seed_everything(config.seed)
+    if dev.type == "cuda":
+        torch.backends.cudnn.benchmark = False
+
+    train_set, val_set = _open_datasets(config)
+    task = train_set.task
+    model_spec = registry.get_spec("model", config.model)
+    if task.kind not in model_spec.tasks:
+        raise ValueError(f"model {config.model!r} does not support {task.kind} tasks")
+    metrics = metric_names(task, config.metrics)
+    monitor = config.monitor or next(
+        n for n in metrics if registry.get_spec("metric", n).scalar)
+    higher_better = registry.get_spec("metric", monitor).higher_is_better
+    prep = Preprocessing.from_dict({"size": config.input_size, **config.preprocess})
+    augment = Augment.from_dict(config.augment)
+
+    model = registry.create_model(config.model, num_outputs=task.num_outputs, in_chans=prep.channels,
+                                  input_size=config.input_size, **config.model_options)
+    model = model.to(dev).to(memory_format=torch.channels_last)
+    train_loader = BatchLoader(train_set, prep, config.batch_size, shuffle=True, augment=augment,
+                               seed=config.seed, workers=workers, device=dev,
+                               drop_last=len(train_set) > config.batch_size)
+    val_loader = BatchLoader(val_set, prep, config.batch_size, workers=workers, device=dev)
+    optimizer = make_optimizer(config, model.parameters())
+    scheduler = make_scheduler(config, optimizer, len(train_loader))
+
+    meta_base = {
+        "model": config.model, "model_options": config.model_options,
+        "num_outputs": task.num_outputs, "in_chans": prep.channels, "input_size": config.input_size,
+        "task": {"kind": task.kind, "outputs": list(task.outputs)},
+        "preprocessing": prep.to_dict(), "dataset": config.dataset,
+        "dataset_options": config.dataset_options, "recipe": config.recipe,
+        "galaxyzoo_version": __version__,
+    }
+    history: list[dict] = []
+    best_value, best_epoch, bad_epochs, start = math.nan, 0, 0, 0
+    if resume:
+        latest = checkpoint.find_latest(run_dir)
+        if latest is not None:
+            _, weights, state = checkpoint.read_checkpoint(latest, with_state=True)
+            model.load_state_dict(weights)
+            optimizer.load_state_dict(state["optimizer"])
+            scheduler.load_state_dict(state["scheduler"])
+            set_rng_state(state["rng"])
+            history = state["history"]
+            best_value, best_epoch, bad_epochs = state["best_value"], state["best_epoch"], state["bad_epochs"]
+            start = state["epoch"]
+    else:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        checkpoint.atomic_write_json(config_path, asdict(config))
+
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=dev.type == "cuda")
+    stopped_early = False
+    for epoch in range(start, config.epochs):
+        if patience_exhausted(bad_epochs, config.patience):
+            stopped_early = True
+            break
+        if stop_after_epoch is not None and epoch >= stop_after_epoch:
+            break
+        started = time.perf_counter()
+        model.train()
+        train_loader.set_epoch(epoch)
+        bar = tqdm(train_loader, desc=f"epoch {epoch + 1}/{config.epochs}", leave=False,
+                   disable=not progress, unit="batch")
+        loss_sum, seen = torch.zeros((), device=dev), 0
+        for step, batch in enumerate(bar):
+            with autocast:
+                outputs = model(batch.images)
+            loss = task_loss(outputs, batch.targets, task)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            loss_sum += loss.detach() * len(batch.indices)
+            seen += len(batch.indices)
+            if step % 10 == 0:  # reading the loss waits for the device; not every step
+                bar.set_postfix(loss=f"{float(loss_sum) / seen:.4f}")
+        preds = run_inference(model, val_loader, task, progress=progress, desc="validate")
+        values = compute_metrics(metrics, preds, task)
+        record = {
+            "epoch": epoch + 1, "train_loss": float(loss_sum) / max(seen, 1), "val_loss": preds.loss,
+            **{f"val_{k}": v for k, v in values.items()},
+            "lr": optimizer.param_groups[0]["lr"], "seconds": round(time.perf_counter() - started, 3),
+        }
+        history.append(record)
+        value = values[monitor]
+        improved = best_epoch == 0 or (value > best_value if higher_better else value < best_value)
+        if improved:
+            best_value, best_epoch, bad_epochs = value, epoch + 1, 0
+        else:
+            bad_epochs += 1
+
+        state = {"epoch": epoch + 1, "optimizer": optimizer.state_dict(),
+                 "scheduler": scheduler.state_dict(), "rng": rng_state(), "history": history,
+                 "best_value": best_value, "best_epoch": best_epoch, "bad_epochs": bad_epochs}
+        meta = {**meta_base, "epoch": epoch + 1, "metrics": {"val_loss": preds.loss, **values}}
+        saved = checkpoint.write_checkpoint(checkpoint.epoch_dir(run_dir, epoch + 1),
+                                            model.state_dict(), meta, state)
+        checkpoint.atomic_symlink(run_dir / "last", saved)
+        if improved:
+            checkpoint.atomic_symlink(run_dir / "best", saved)
+        checkpoint.prune(run_dir, {saved, (run_dir / "best").resolve()})
+        _write_outputs(run_dir, history, monitor, best_epoch, best_value, values, task, improved)
+        shown = "  ".join(f"{k} {v:.4f}" for k, v in scalar_metrics(values).items())
+        tqdm.write(f"epoch {epoch + 1}/{config.epochs}  train_loss {record['train_loss']:.4f}  "
+                   f"val_loss {preds.loss:.4f}  {shown}  ({record['seconds']:.1f}s)"
+                   + ("  *" if improved else ""))
+
+    return TrainResult(run_dir, (run_dir / "best").resolve(), (run_dir / "last").resolve(),
+                       history, monitor, best_value, stopped_early)
+
+
+def patience_exhausted(bad_epochs: int, patience: int | None) -> bool:
+    return patience is not None and bad_epochs >= patience
+
+
+def _write_outputs(run_dir: Path, history: list[dict], monitor: str, best_epoch: int,
+                   best_value: float, values: Mapping[str, Any], task, improved: bool) -> None:
+    from . import plots
+
+    _write_history(run_dir, history, {"monitor": monitor, "best_epoch": best_epoch,
+                                      "best_value": best_value})
+    plots.learning_curves(history, run_dir / "learning_curves.png", monitor)
+    if improved and "confusion_matrix" in values:
+        plots.confusion_matrix(values["confusion_matrix"], task.outputs, run_dir / "confusion_matrix.png",
+                               title=f"validation, epoch {best_epoch}")
