@@ -1,0 +1,225 @@
+"""Image files → uint8 H×W×3 RGB arrays, fast for JPEGs and strict about bad inputs.
+
+JPEGs go through libjpeg-turbo (simplejpeg), which can scale in the DCT domain: asking for
+``min_size`` decodes straight to the smallest of the scales 1/8 … 1 that is still at least that
+size, which saves much of the work when the model wants small crops. CMYK/YCCK JPEGs and PNGs
+go through Pillow (it knows the Adobe CMYK conventions). What a file *is* is decided by its
+first bytes, never by its name.
+
+Bad inputs raise :class:`DecodeError` with a reason code; nothing is ever filled in silently:
+truncated JPEGs are errors (``strict`` decoding; Pillow's ``LOAD_TRUNCATED_IMAGES`` is never
+enabled), and header dimensions are checked against ``max_pixels`` before any pixel is decoded.
+
+Common size: datasets need one H×W per batch. :func:`fit_square` centre-crops an image to a
+square (galaxy cutouts are centred on the galaxy; squashing would change the very axis ratios
+morphology is judged by) and area-resizes it to the wanted side. :func:`load_batch` applies
+that to every image of a batch and reports failures per item instead of raising.
+"""
+from __future__ import annotations
+
+import io
+import os
+from concurrent.futures import ThreadPoolExecutor
+from typing import Sequence, Union
+
+import numpy as np
+import simplejpeg
+from PIL import Image
+
+from .errors import DecodeError
+
+Source = Union[str, os.PathLike, bytes]
+
+# A 8192×8192 cutout is far beyond any survey stamp; larger headers are treated as bombs.
+MAX_PIXELS = 1 << 26
+MAX_FILE_BYTES = 1 << 28
+
+_JPEG_MAGIC = b"\xff\xd8\xff"
+_PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+_JPEG_EOI = b"\xff\xd9"
+# libjpeg-turbo converts these itself, but Pillow honours the Adobe APP14 inversion flag.
+_PILLOW_JPEG_COLORSPACES = ("CMYK", "YCCK")
+_SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L")
+
+
+def sniff_format(data: bytes) -> str | None:
+    """``"jpeg"``, ``"png"`` or None, from the magic bytes."""
+    if data[:3] == _JPEG_MAGIC:
+        return "jpeg"
+    if data[:8] == _PNG_MAGIC:
+        return "png"
+    return None
+
+
+def decode_image(data: bytes, min_size: int | None = None, *, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """Decode JPEG or PNG bytes to uint8 H×W×3 RGB (grayscale replicated, alpha dropped).
+
+    With ``min_size``, a JPEG is decoded at the smallest DCT scale whose sides are both at least
+    ``min_size`` (so the result may still be larger; see :func:`fit_square`).
+    """
+    return _decode(data, min_size, max_pixels, None)
+
+
+def _decode(data: bytes, min_size: int | None, max_pixels: int, into: np.ndarray | None) -> np.ndarray:
+    """:func:`decode_image`, writing into ``into`` when a JPEG decodes to exactly its shape."""
+    if not data:
+        raise DecodeError("empty", "zero-byte file")
+    kind = sniff_format(data)
+    if kind == "jpeg":
+        return _decode_jpeg(data, min_size, max_pixels, into)
+    if kind == "png":
+        return _decode_with_pillow(data, "PNG", None, max_pixels)
+    raise DecodeError("not_an_image", f"not a JPEG or PNG file (starts with {bytes(data[:8])!r})")
+
+
+def read_image(
+    path: str | os.PathLike,
+    min_size: int | None = None,
+    *,
+    max_pixels: int = MAX_PIXELS,
+    max_bytes: int = MAX_FILE_BYTES,
+) -> np.ndarray:
+    """Read and decode one file; every failure is a :class:`DecodeError` naming the path."""
+    return _decode_file(path, min_size, max_pixels, max_bytes)
+
+
+def fit_square(image: np.ndarray, size: int) -> np.ndarray:
+    """Centre-crop to a square, then area-resize (bilinear when enlarging) to size×size."""
+    h, w = image.shape[:2]
+    if h != w:
+        side = min(h, w)
+        y, x = (h - side) // 2, (w - side) // 2
+        image = image[y : y + side, x : x + side]
+    if image.shape[0] == size:
+        return image
+    resample = Image.Resampling.BOX if image.shape[0] > size else Image.Resampling.BILINEAR
+    return np.asarray(Image.fromarray(np.ascontiguousarray(image)).resize((size, size), resample))
+
+
+def load_batch(
+    sources: Sequence[Source],
+    size: int,
+    *,
+    max_pixels: int = MAX_PIXELS,
+    num_threads: int = 1,
+    out: np.ndarray | None = None,
+) -> tuple[np.ndarray, list[tuple[int, DecodeError]]]:
+    """Decode many files (paths or bytes) into one uint8 N×size×size×3 array; never raises
+    for a bad item.
+
+    Returns the array and ``[(index, DecodeError), ...]`` for the items that failed; their
+    rows are all zero. JPEGs are decoded at a DCT scale close to ``size``, straight into the
+    output when that scale gives exactly ``size``: fresh page-sized allocations cost as much
+    as the decode itself on small VMs, so passing a reused ``out`` helps too. Decoding
+    releases the GIL, so ``num_threads`` > 1 uses more cores from one process.
+    """
+    if out is None:
+        out = np.empty((len(sources), size, size, 3), np.uint8)
+    elif out.shape != (len(sources), size, size, 3) or out.dtype != np.uint8:
+        raise ValueError(f"out must be uint8 {(len(sources), size, size, 3)}, got {out.dtype} {out.shape}")
+
+    def load(i: int) -> tuple[int, DecodeError] | None:
+        src, row = sources[i], out[i]
+        try:
+            if isinstance(src, (bytes, bytearray, memoryview)):
+                image = _decode(bytes(src), size, max_pixels, row)
+            else:
+                image = _decode_file(src, size, max_pixels, MAX_FILE_BYTES, row)
+        except DecodeError as err:
+            row[...] = 0
+            return i, err
+        if not np.may_share_memory(image, row):  # not decoded in place
+            row[...] = fit_square(image, size)
+        return None
+
+    if num_threads > 1 and len(sources) > 1:
+        with ThreadPoolExecutor(min(num_threads, len(sources))) as pool:
+            results = list(pool.map(load, range(len(sources))))
+    else:
+        results = [load(i) for i in range(len(sources))]
+    return out, [r for r in results if r is not None]
+
+
+def _decode_file(path, min_size, max_pixels, max_bytes, into=None) -> np.ndarray:
+    data = _read_bytes(path, max_bytes)
+    try:
+        return _decode(data, min_size, max_pixels, into)
+    except DecodeError as err:
+        raise DecodeError(err.reason, f"{os.fspath(path)}: {err}") from None
+
+
+def _read_bytes(path, max_bytes: int) -> bytes:
+    name = os.fspath(path)
+    try:
+        with open(name, "rb") as f:
+            nbytes = os.fstat(f.fileno()).st_size
+            if nbytes > max_bytes:
+                raise DecodeError("too_large", f"{name}: file is {nbytes} bytes, over the {max_bytes}-byte limit")
+            return f.read()
+    except FileNotFoundError:
+        raise DecodeError("missing", f"{name}: no such file") from None
+    except OSError as err:  # permissions, a directory, an I/O error
+        raise DecodeError("unreadable", f"{name}: cannot read ({err.strerror or err})") from None
+
+
+def _check_pixels(height: int, width: int, max_pixels: int) -> None:
+    if height * width > max_pixels:
+        raise DecodeError(
+            "too_large", f"header says {width}x{height} pixels, over the {max_pixels}-pixel limit (decompression bomb?)"
+        )
+
+
+def _jpeg_failure(data: bytes, err: Exception) -> DecodeError:
+    text = str(err)
+    # A file cut short lacks the end-of-image marker; libjpeg says "Premature end" when the
+    # header survived, and fails in the header parser otherwise.
+    if "Premature end" in text or _JPEG_EOI not in data[-64:]:
+        return DecodeError("truncated", f"JPEG data ends before the image does (libjpeg: {text})")
+    return DecodeError("corrupt", f"corrupt JPEG data (libjpeg: {text})")
+
+
+def _decode_jpeg(data: bytes, min_size: int | None, max_pixels: int, into: np.ndarray | None) -> np.ndarray:
+    try:
+        height, width, colorspace, _ = simplejpeg.decode_jpeg_header(data)
+    except ValueError as err:
+        raise _jpeg_failure(data, err) from None
+    _check_pixels(height, width, max_pixels)
+    if colorspace in _PILLOW_JPEG_COLORSPACES:
+        return _decode_with_pillow(data, "JPEG", min_size, max_pixels)
+    scale = {"min_height": min_size, "min_width": min_size} if min_size else {}
+    if into is not None:
+        scaled_height, scaled_width = simplejpeg.decode_jpeg_header(data, **scale)[:2]
+        if into.shape != (scaled_height, scaled_width, 3):
+            into = None
+    try:
+        # strict: a recoverable libjpeg warning (e.g. missing data) is an error, not grey pixels.
+        return simplejpeg.decode_jpeg(data, colorspace="RGB", strict=True, buffer=into, **scale)
+    except ValueError as err:
+        raise _jpeg_failure(data, err) from None
+
+
+def _decode_with_pillow(data: bytes, fmt: str, min_size: int | None, max_pixels: int) -> np.ndarray:
+    try:
+        with Image.open(io.BytesIO(data), formats=[fmt]) as im:
+            _check_pixels(im.height, im.width, max_pixels)
+            if min_size and fmt == "JPEG":
+                im.draft(None, (min_size, min_size))  # DCT scaling, as on the fast path
+            im.load()
+            return _pillow_to_rgb(im)
+    except DecodeError:
+        raise
+    except Image.DecompressionBombError as err:
+        raise DecodeError("too_large", str(err)) from None
+    except (OSError, SyntaxError, ValueError, EOFError) as err:
+        if "truncated" in str(err) or isinstance(err, EOFError):
+            raise DecodeError("truncated", f"{fmt} data ends before the image does (Pillow: {err})") from None
+        raise DecodeError("corrupt", f"corrupt {fmt} data (Pillow: {err})") from None
+
+
+def _pillow_to_rgb(im: Image.Image) -> np.ndarray:
+    if im.mode in _SIXTEEN_BIT_MODES:  # 16-bit grayscale PNG: keep the top 8 bits
+        gray = (np.asarray(im).astype(np.uint16) >> 8).astype(np.uint8)
+        return np.repeat(gray[..., None], 3, axis=2)
+    if im.mode in ("I", "F"):
+        raise DecodeError("unsupported", f"pixel mode {im.mode!r} has no defined 8-bit RGB conversion")
+    return np.asarray(im.convert("RGB"))
