@@ -1,0 +1,35 @@
+// crop_resize on the CPU: the gz_common.h resampling rules, evaluated row-wise.
+#pragma once
+
+#include <vector>
+
+#include "batch.h"
+
+namespace gz {
+
+// Q16 taps of one axis, padded to a common count per output (zero weights, clamped
+// indices) so the inner loops have a fixed trip count; zero weights add nothing.
+struct AxisTable {
+    int taps = 0;
+    std::vector<int> first;      // per output
+    std::vector<uint32_t> w;     // per output x taps
+    void build(int length, int size, bool linear);
+};
+
+// Reused per thread so that steady-state calls allocate nothing.
+struct ResizeWorkspace {
+    AxisTable xs, ys;
+    std::vector<uint8_t> gray_row;  // one box row in grey
+    std::vector<uint32_t> inner;    // one box row of vertical sums
+    std::vector<uint16_t> rounded;  // the same, rounded to 16 bits
+    std::vector<float> values;      // the resampled box A, S x S x C
+};
+
+// Resamples image i of the batch (box b) into its slot of params.out.
+void crop_resize_one(const uint8_t* img, int h, int w, int64_t row_stride, const Box& b,
+                     int64_t i, const ResizeParams& p, ResizeWorkspace& ws);
+
+void crop_resize_batch(const ImageBatch& images, const int32_t* boxes, const ResizeParams& p,
+                       int threads);
+
+}  // namespace gz
