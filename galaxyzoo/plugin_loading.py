@@ -140,7 +140,7 @@ def _disabled(ep_name: str, dist: str, environ: Mapping[str, str]) -> bool:
     value = environ.get(DISABLE_ENV, "").strip()
     if value.lower() in {"1", "all", "true", "yes", "on"}:
         return normalize_dist(dist) != CORE_DIST
-    wanted = {normalize_dist(v) for v in value.split(",") if v.strip()}
+    wanted = {normalize_dist(v.strip()) for v in value.split(",") if v.strip()}
     return normalize_dist(ep_name) in wanted or normalize_dist(dist) in wanted
 
 
@@ -183,7 +183,7 @@ class _Loader:
         def record(status: str) -> None:
             if status == "ok" and problems:
                 status = "problems"
-            names = {kind: tuple(v) for kind, v in contributions.items() if v}
+            names = {kind: tuple(contributions[kind]) for kind in KINDS if contributions.get(kind)}
             self.records.append(PluginRecord(dist, version, ep.name, ep.value, status, names, tuple(problems)))
             self.log(f"{dist} [{ep.name}] {status}" + "".join(f"\n  {p}" for p in problems))
 

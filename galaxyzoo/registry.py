@@ -135,18 +135,22 @@ def _resolve(entry: Entry, builder: Any) -> Callable[..., Any]:
 
 
 def list_models(pattern: str = "*") -> list[str]:
+    """Sorted names of registered models matching the wildcard ``pattern``."""
     return [e.listed_name for e in list_entries("model", pattern)]
 
 
 def list_datasets(pattern: str = "*") -> list[str]:
+    """Sorted names of registered datasets matching the wildcard ``pattern``."""
     return [e.listed_name for e in list_entries("dataset", pattern)]
 
 
 def list_metrics(pattern: str = "*") -> list[str]:
+    """Sorted names of registered metrics matching the wildcard ``pattern``."""
     return [e.listed_name for e in list_entries("metric", pattern)]
 
 
 def list_recipes(pattern: str = "*") -> list[str]:
+    """Sorted names of registered recipes matching the wildcard ``pattern``."""
     return [e.listed_name for e in list_entries("recipe", pattern)]
 
 
@@ -185,4 +189,5 @@ def create_metric(name: str) -> Callable[..., Any]:
 
 
 def get_recipe(name: str) -> RecipeSpec:
+    """The recipe registered as ``name``."""
     return get_spec("recipe", name)

@@ -79,9 +79,12 @@ def check_model(spec: ModelSpec, *, num_outputs: int = 3, batch_size: int = 2) -
             "in eval mode a sample's output depends on the rest of its batch")
 
     other_chans = 1 if spec.in_chans != 1 else 3
-    with torch.no_grad():
-        out = build(other_chans).eval()(torch.randn(1, other_chans, size, size))
-    require(tuple(out.shape) == (1, num_outputs), f"in_chans={other_chans} is not honoured")
+    try:
+        with torch.no_grad():
+            shape = tuple(build(other_chans).eval()(torch.randn(1, other_chans, size, size)).shape)
+    except RuntimeError as exc:
+        shape = f"{type(exc).__name__}: {exc}"
+    require(shape == (1, num_outputs), f"in_chans={other_chans} is not honoured: {shape}")
     return CheckResult("model", spec.name, (
         "builds", "forward shape and dtype", "finite output", "gradient to every parameter",
         "eval batch independence", "in_chans honoured",
@@ -179,16 +182,17 @@ def check_metric(spec: MetricSpec) -> CheckResult:
         snapshot = [a.copy() for a in inputs]
         values = {case: fn(truth, pred, task) for case, pred in preds.items()}
         require(all(map(np.array_equal, inputs, snapshot)), f"{kind}: the metric modified its inputs")
+        for case, value in values.items():
+            if spec.scalar:
+                require(np.ndim(value) == 0, f"{kind}/{case}: expected a scalar, got shape {np.shape(value)}")
+                require(np.isfinite(float(value)), f"{kind}/{case}: result {value} is not finite")
+            else:
+                array = np.asarray(value)
+                require(array.ndim >= 1 and np.isfinite(array).all(), f"{kind}/{case}: expected a finite array")
         require(np.array_equal(np.asarray(fn(truth, preds["random"], task)), np.asarray(values["random"])),
                 f"{kind}: two calls on the same inputs differ")
         if not spec.scalar:
-            for case, value in values.items():
-                array = np.asarray(value)
-                require(array.ndim >= 1 and np.isfinite(array).all(), f"{kind}/{case}: expected a finite array")
             continue
-        for case, value in values.items():
-            require(np.ndim(value) == 0, f"{kind}/{case}: expected a scalar, got shape {np.shape(value)}")
-            require(np.isfinite(float(value)), f"{kind}/{case}: result {value} is not finite")
         sign = 1 if spec.higher_is_better else -1
         perfect, wrong, random = (sign * float(values[c]) for c in ("perfect", "wrong", "random"))
         require(perfect > wrong, f"{kind}: perfect predictions ({values['perfect']}) do not beat wrong ones ({values['wrong']})")
