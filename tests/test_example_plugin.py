@@ -1,0 +1,50 @@
+"""The example third-party distribution, pip-installed into this environment, seen through the
+CLI exactly as a user would see any plugin from PyPI."""
+from __future__ import annotations
+
+import importlib.metadata
+import json
+
+import pytest
+
+import galaxyzoo
+from galaxyzoo.testing import check_dataset, check_metric, check_model
+
+CONTRIBUTIONS = {"model": ["example_tinycnn"], "dataset": ["example_rings"], "metric": ["example_macro_f1"]}
+
+
+def test_installed_as_its_own_distribution(example_plugin):
+    dist = importlib.metadata.distribution(example_plugin)
+    assert dist.version == "0.1.0"
+    (ep,) = [ep for ep in dist.entry_points if ep.group == "galaxyzoo"]
+    assert (ep.name, ep.value) == ("example", "galaxyzoo_example.plugin")
+
+
+def test_listed_through_the_cli(example_plugin, run_cli):
+    records = json.loads(run_cli("plugins", "--json").stdout)
+    (record,) = [r for r in records if r["dist"] == example_plugin]
+    assert record["status"] == "ok" and record["version"] == "0.1.0"
+    assert record["contributions"] == CONTRIBUTIONS
+    for kind, (name,) in CONTRIBUTIONS.items():
+        done = run_cli("list", f"{kind}s", "example_*")
+        assert done.returncode == 0, done.stderr
+        (row,) = done.stdout.splitlines()[1:]
+        assert row.split()[0] == name and example_plugin in row.split()
+    text = run_cli("plugins").stdout
+    assert "1 model (example_tinycnn); 1 dataset (example_rings); 1 metric (example_macro_f1)" in text
+
+
+def test_disabled_by_name(example_plugin, run_cli):
+    done = run_cli("list", "models", env={"GALAXYZOO_DISABLE_PLUGINS": example_plugin})
+    rows = done.stdout.splitlines()[1:]
+    assert done.returncode == 0 and rows  # the built-ins stay
+    assert not [row for row in rows if example_plugin in row or "example_tinycnn" in row]
+    records = json.loads(run_cli("plugins", "--json", env={"GALAXYZOO_DISABLE_PLUGINS": "all"}).stdout)
+    assert {r["status"] for r in records if r["dist"] == example_plugin} == {"disabled"}
+
+
+@pytest.mark.parametrize("kind, check", [("model", check_model), ("dataset", check_dataset), ("metric", check_metric)])
+def test_passes_the_check_kit(example_plugin, clean_registry, kind, check):
+    (name,) = CONTRIBUTIONS[kind]
+    result = check(galaxyzoo.get_spec(kind, name))
+    assert result.checks and not result.skipped
