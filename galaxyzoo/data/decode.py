@@ -25,6 +25,7 @@ from typing import Sequence, Union
 import numpy as np
 import simplejpeg
 from PIL import Image
+from tqdm.auto import tqdm
 
 from .errors import DecodeError
 
@@ -138,6 +139,57 @@ def load_batch(
     else:
         results = [load(i) for i in range(len(sources))]
     return out, [r for r in results if r is not None]
+
+
+def read_header(path: str | os.PathLike, *, max_bytes: int = MAX_FILE_BYTES) -> tuple[int, int]:
+    """(height, width) of a JPEG or PNG file from its header alone."""
+    data = _read_bytes(path, max_bytes)
+    try:
+        if not data:
+            raise DecodeError("empty", "zero-byte file")
+        kind = sniff_format(data)
+        if kind == "jpeg":
+            try:
+                return tuple(simplejpeg.decode_jpeg_header(data)[:2])
+            except ValueError as err:
+                raise _jpeg_failure(data, err) from None
+        if kind == "png":
+            try:
+                with Image.open(io.BytesIO(data), formats=["PNG"]) as im:
+                    return im.height, im.width
+            except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
+                raise DecodeError("corrupt", f"unreadable PNG header (Pillow: {err})") from None
+        raise DecodeError("not_an_image", f"not a JPEG or PNG file (starts with {data[:8]!r})")
+    except DecodeError as err:
+        raise DecodeError(err.reason, f"{os.fspath(path)}: {err}") from None
+
+
+def verify_images(
+    sources: Sequence[Source],
+    *,
+    max_pixels: int = MAX_PIXELS,
+    num_threads: int = 1,
+    progress: bool = False,
+) -> list[tuple[int, DecodeError]]:
+    """Fully decode every image (at the cheapest DCT scale: every byte of entropy-coded data is
+    still read, so truncation is caught) and return ``[(index, DecodeError), ...]`` for the
+    bad ones."""
+
+    def check(i: int) -> tuple[int, DecodeError] | None:
+        src = sources[i]
+        try:
+            if isinstance(src, (bytes, bytearray, memoryview)):
+                _decode(bytes(src), 1, max_pixels, None)
+            else:
+                _decode_file(src, 1, max_pixels, MAX_FILE_BYTES)
+        except DecodeError as err:
+            return i, err
+        return None
+
+    with ThreadPoolExecutor(max(1, num_threads)) as pool:
+        results = tqdm(pool.map(check, range(len(sources))), total=len(sources), disable=not progress,
+                       desc="verifying images", unit="img")
+        return [r for r in results if r is not None]
 
 
 def _decode_file(path, min_size, max_pixels, max_bytes, into=None) -> np.ndarray:

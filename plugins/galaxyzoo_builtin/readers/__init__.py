@@ -1,0 +1,1 @@
+"""Readers for real survey data sets (local files only; nothing is downloaded)."""

@@ -1,0 +1,264 @@
+"""``catalog``: any folder of images plus a CSV catalog — what a user with their own survey uses.
+
+One CSV row per galaxy: an id column, then either a class-label column (classification) or
+vote-fraction columns (``vote_fractions``), and optionally a split column. Images are found by
+id in the image folder (``<id>.jpg``, ``.jpeg`` or ``.png``) or named by a path column.
+
+Splits: with a split column its values are the splits (``unlabeled`` rows need no label);
+without one, labelled rows are split train/val/test by ``seed`` and ``fractions`` (stratified
+by class for classification) and rows without a label form the ``unlabeled`` split (targets
+-1 or NaN). Rows that cannot be used — no image, a duplicate id, a missing or bad label in a
+labelled split, no split value — are left out and listed in ``problems`` with their CSV line.
+"""
+from __future__ import annotations
+
+import fnmatch
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from galaxyzoo.data.decode import DecodeError, read_header
+from galaxyzoo.data.errors import InputProblem
+from galaxyzoo.specs import Task
+
+from .base import (
+    UNLABELED,
+    FileImageDataset,
+    read_csv,
+    require_files,
+    resolve_root,
+    select_split,
+    split_indices,
+)
+from .known import CATALOG_LAYOUT
+
+IMAGE_EXTENSIONS: tuple[str, ...] = (".jpg", ".jpeg", ".png")
+NO_LABEL = frozenset({"", "nan", "NaN", "NA"})
+
+
+@dataclass
+class CatalogTable:
+    """The usable rows of a catalog: image found, id unique, label parsed (or none)."""
+
+    ids: list[str]
+    paths: list[Path]
+    targets: np.ndarray  # int64 N (-1: no label) or float32 N×K (NaN: no label)
+    labelled: np.ndarray  # bool N
+    splits: np.ndarray | None  # the split column's values, or None without one
+    task: Task
+    problems: list[InputProblem]
+
+
+def index_images(folder: Path, extensions: Sequence[str] = IMAGE_EXTENSIONS) -> dict[str, Path]:
+    """File stem → path for the image files in ``folder`` (earlier extensions win a clash)."""
+    rank = {ext: i for i, ext in enumerate(extensions)}
+    found: dict[str, tuple[int, Path]] = {}
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            stem, dot, ext = entry.name.rpartition(".")
+            r = rank.get("." + ext.lower()) if dot else None
+            if r is not None and (stem not in found or r < found[stem][0]):
+                found[stem] = (r, Path(entry.path))
+    return {stem: path for stem, (_, path) in found.items()}
+
+
+def _column(header: list[str], name: str, csv_path: Path) -> int:
+    if name not in header:
+        raise ValueError(f"{csv_path}: no column {name!r} (columns: {', '.join(header)})")
+    return header.index(name)
+
+
+def _target_columns(header: list[str], wanted: str | Sequence[str], csv_path: Path) -> list[str]:
+    names = fnmatch.filter(header, wanted) if isinstance(wanted, str) else list(wanted)
+    if not names:
+        raise ValueError(f"{csv_path}: no columns match {wanted!r} (columns: {', '.join(header)})")
+    for n in names:
+        _column(header, n, csv_path)
+    return names
+
+
+def _parse_fractions(cells: list[str]) -> tuple[np.ndarray | None, str | None]:
+    """(values, None) for a usable row; (None, reason) otherwise; all-empty means unlabelled."""
+    empty = [not c.strip() for c in cells]
+    if all(empty):
+        return None, None
+    if any(empty):
+        return None, "missing_label"
+    try:
+        values = np.array([float(c) for c in cells], np.float64)
+    except ValueError:
+        return None, "bad_label"
+    if not np.isfinite(values).all():
+        return None, "missing_label"
+    if values.min() < -1e-6 or values.max() > 1 + 1e-6:
+        return None, "bad_label"
+    return np.clip(values, 0.0, 1.0), None
+
+
+def read_catalog_table(
+    *,
+    name: str,
+    csv_path: Path,
+    root: Path,
+    image_dir: Path,
+    id_column: str | None,
+    label_column: str,
+    target_columns: str | Sequence[str] | None,
+    split_column: str | None,
+    classes: Sequence[str] | None,
+    path_column: str | None,
+) -> CatalogTable:
+    header, rows = read_csv(csv_path)
+    id_at = 0 if id_column is None else _column(header, id_column, csv_path)
+    split_at = header.index(split_column) if split_column and split_column in header else None
+    path_at = None if path_column is None else _column(header, path_column, csv_path)
+    images = index_images(image_dir) if path_at is None else {}
+    problems: list[InputProblem] = []
+
+    if target_columns is not None:
+        columns = _target_columns(header, target_columns, csv_path)
+        value_at = [header.index(c) for c in columns]
+    else:
+        label_at = _column(header, label_column, csv_path)
+        labels_seen = sorted({r[label_at].strip() for r in rows} - NO_LABEL)
+        columns = list(classes) if classes is not None else labels_seen
+        if not columns:
+            raise ValueError(f"{csv_path}: column {label_column!r} holds no labels")
+        class_index = {c: i for i, c in enumerate(columns)}
+    task = Task("vote_fractions" if target_columns is not None else "classification", tuple(columns))
+
+    ids: list[str] = []
+    paths: list[Path] = []
+    targets: list = []
+    labelled: list[bool] = []
+    splits: list[str] = []
+    seen: set[str] = set()
+    for line, row in enumerate(rows, start=2):
+        gid = row[id_at].strip()
+        where = f"{csv_path.name}:{line}"
+
+        def report(reason: str, message: str) -> None:
+            problems.append(InputProblem(gid or f"row {line}", where, reason, message))
+
+        if not gid:
+            report("missing_label", f"empty {header[id_at]!r}")
+            continue
+        if gid in seen:
+            report("duplicate_id", f"id {gid!r} already appeared earlier in the catalog")
+            continue
+        seen.add(gid)
+        split = row[split_at].strip() if split_at is not None else None
+        if split == "":
+            report("missing_split", f"empty {split_column!r} value")
+            continue
+        if path_at is not None:
+            path = root / row[path_at].strip()
+            if not row[path_at].strip() or not path.is_file():
+                report("missing", f"image {path} not found")
+                continue
+        else:
+            found = images.get(gid)
+            if found is None:
+                report("missing", f"no image {gid}.jpg/.jpeg/.png in {image_dir}")
+                continue
+            path = found
+        if task.kind == "vote_fractions":
+            value, bad = _parse_fractions([row[i] for i in value_at])
+        else:
+            text = row[label_at].strip()
+            value = class_index.get(text)
+            bad = "bad_label" if value is None and text not in NO_LABEL else None
+        if bad is None and value is None and split not in (None, UNLABELED):
+            bad = "missing_label"
+        if bad is not None:
+            shown = ",".join(row[i] for i in value_at) if task.kind == "vote_fractions" else row[label_at]
+            report(bad, f"{'unusable' if bad == 'bad_label' else 'no'} label ({shown!r}) for split {split or 'train/val/test'!r}")
+            continue
+        ids.append(gid)
+        paths.append(path)
+        labelled.append(value is not None)
+        splits.append(split or "")
+        if task.kind == "vote_fractions":
+            targets.append(value if value is not None else np.full(len(columns), math.nan))
+        else:
+            targets.append(-1 if value is None else value)
+
+    if task.kind == "vote_fractions":
+        target_array = np.asarray(targets, np.float32).reshape(len(ids), len(columns))
+    else:
+        target_array = np.asarray(targets, np.int64)
+    return CatalogTable(
+        ids, paths, target_array, np.asarray(labelled, bool),
+        np.asarray(splits) if split_at is not None else None, task, problems,
+    )
+
+
+def split_members(table: CatalogTable, fractions: Sequence[float], seed: int) -> dict[str, np.ndarray]:
+    """Row indices of every split of the table."""
+    if table.splits is not None:
+        return {s: np.flatnonzero(table.splits == s) for s in np.unique(table.splits)}
+    rows = np.flatnonzero(table.labelled)
+    # Sort by id so the split does not depend on the catalog's row order.
+    rows = rows[np.argsort(np.asarray(table.ids, dtype=object)[rows], kind="stable")]
+    strata = table.targets[rows] if table.task.kind == "classification" else None
+    parts = {name: np.sort(rows[members]) for name, members in split_indices(len(rows), fractions, seed, strata).items()}
+    parts[UNLABELED] = np.flatnonzero(~table.labelled)
+    return parts
+
+
+def nominal_size(paths: Sequence[Path]) -> int:
+    """The shorter side of the first readable image (every image is delivered square)."""
+    for path in paths:
+        try:
+            return min(read_header(path))
+        except DecodeError:
+            continue
+    raise ValueError("no readable image in the catalog, so image_size cannot be inferred; pass image_size=")
+
+
+def open_catalog(
+    split: str = "train",
+    root: str | Path | None = None,
+    *,
+    catalog: str = "labels.csv",
+    image_dir: str = "images",
+    id_column: str | None = None,
+    label_column: str = "label",
+    target_columns: str | Sequence[str] | None = None,
+    split_column: str | None = "split",
+    classes: Sequence[str] | None = None,
+    path_column: str | None = None,
+    image_size: int | None = None,
+    fractions: Sequence[float] = (0.8, 0.1, 0.1),
+    seed: int = 0,
+    verify: bool = False,
+    num_threads: int = 1,
+    name: str = "catalog",
+    layout: str = CATALOG_LAYOUT,
+) -> FileImageDataset:
+    """Open one split of a folder-plus-CSV catalog (see the module docstring for the rules).
+
+    ``target_columns`` (a list, or a wildcard such as ``"Class*"``) makes it a vote-fraction
+    catalog; ``classes`` fixes the class order (default: sorted labels). ``image_size``
+    defaults to the first image's shorter side.
+    """
+    base = resolve_root(root, name)
+    csv_path, folder = base / catalog, base / image_dir
+    require_files(name, base, [catalog] + ([] if path_column else [image_dir + "/"]), layout)
+    table = read_catalog_table(
+        name=name, csv_path=csv_path, root=base, image_dir=folder, id_column=id_column,
+        label_column=label_column, target_columns=target_columns, split_column=split_column,
+        classes=classes, path_column=path_column,
+    )
+    members = select_split(split, split_members(table, fractions, seed), name)
+    size = image_size if image_size is not None else nominal_size(table.paths)
+    return FileImageDataset(
+        name=name, split=split, task=table.task,
+        ids=[table.ids[i] for i in members], targets=table.targets[members],
+        paths=[table.paths[i] for i in members], image_size=size, problems=list(table.problems),
+        verify=verify, num_threads=num_threads,
+    )
