@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import io
 import os
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,7 +13,16 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from galaxyzoo.data.bad_inputs import bad_input_corpus, encode, galaxy_like, write_bad_inputs
-from galaxyzoo.data.decode import MAX_PIXELS, decode_image, fit_square, load_batch, read_image, sniff_format
+from galaxyzoo.data.decode import (
+    MAX_PIXELS,
+    decode_image,
+    fit_square,
+    load_batch,
+    read_header,
+    read_image,
+    sniff_format,
+    verify_images,
+)
 from galaxyzoo.data.errors import DECODE_REASONS, DecodeError
 
 RGB = galaxy_like(96, 128)
@@ -198,3 +209,28 @@ def test_mangled_jpegs_decode_or_raise_decode_error_only(cut, flips):
         assert err.reason in DECODE_REASONS
     else:
         assert out.dtype == np.uint8 and out.ndim == 3 and out.shape[2] == 3
+
+
+def test_read_header_and_verify_images_agree_with_full_decoding(tmp_path):
+    (tmp_path / "a.jpg").write_bytes(JPEG)
+    (tmp_path / "b.png").write_bytes(encode(RGB[:50], "PNG"))
+    assert read_header(tmp_path / "a.jpg") == (96, 128) and read_header(tmp_path / "b.png") == (50, 128)
+    expected = write_bad_inputs(tmp_path / "bad")
+    names = sorted(expected)
+    failed = {names[i]: e.reason for i, e in verify_images([tmp_path / "bad" / n for n in names], num_threads=2)}
+    assert failed == {n: r for n, r in expected.items() if r != "ok"}
+    with pytest.raises(DecodeError) as info:
+        read_header(tmp_path / "bad" / "text_named.jpg")
+    assert info.value.reason == "not_an_image" and "text_named.jpg" in str(info.value)
+
+
+def test_no_source_file_enables_pillow_truncated_loading():
+    # Pillow would then fill the missing part of a truncated file with grey, silently.
+    root = Path(__file__).resolve().parents[1]
+    offenders = [
+        str(p.relative_to(root))
+        for folder in ("galaxyzoo", "plugins")
+        for p in (root / folder).rglob("*.py")
+        if re.search(r"LOAD_TRUNCATED_IMAGES\s*=(?!=)", p.read_text())
+    ]
+    assert offenders == []

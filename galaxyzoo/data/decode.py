@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import io
 import os
+from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor
 from typing import Sequence, Union
 
@@ -40,7 +41,8 @@ _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 _JPEG_EOI = b"\xff\xd9"
 # libjpeg-turbo converts these itself, but Pillow honours the Adobe APP14 inversion flag.
 _PILLOW_JPEG_COLORSPACES = ("CMYK", "YCCK")
-_SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L")
+# Pillow opens 16-bit grayscale PNGs in these modes ("I" in older releases).
+_SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I")
 
 
 def sniff_format(data: bytes) -> str | None:
@@ -63,14 +65,13 @@ def decode_image(data: bytes, min_size: int | None = None, *, max_pixels: int = 
 
 def _decode(data: bytes, min_size: int | None, max_pixels: int, into: np.ndarray | None) -> np.ndarray:
     """:func:`decode_image`, writing into ``into`` when a JPEG decodes to exactly its shape."""
-    if not data:
-        raise DecodeError("empty", "zero-byte file")
-    kind = sniff_format(data)
-    if kind == "jpeg":
-        return _decode_jpeg(data, min_size, max_pixels, into)
+    kind, height, width, colorspace = _header(data)
+    _check_pixels(height, width, max_pixels)
     if kind == "png":
-        return _decode_with_pillow(data, "PNG", None, max_pixels)
-    raise DecodeError("not_an_image", f"not a JPEG or PNG file (starts with {bytes(data[:8])!r})")
+        return _decode_with_pillow(data, "PNG", None)
+    if colorspace in _PILLOW_JPEG_COLORSPACES:
+        return _decode_with_pillow(data, "JPEG", min_size)
+    return _decode_jpeg(data, min_size, into)
 
 
 def read_image(
@@ -142,26 +143,10 @@ def load_batch(
 
 
 def read_header(path: str | os.PathLike, *, max_bytes: int = MAX_FILE_BYTES) -> tuple[int, int]:
-    """(height, width) of a JPEG or PNG file from its header alone."""
+    """(height, width) of a JPEG or PNG file, from its header alone."""
     data = _read_bytes(path, max_bytes)
-    try:
-        if not data:
-            raise DecodeError("empty", "zero-byte file")
-        kind = sniff_format(data)
-        if kind == "jpeg":
-            try:
-                return tuple(simplejpeg.decode_jpeg_header(data)[:2])
-            except ValueError as err:
-                raise _jpeg_failure(data, err) from None
-        if kind == "png":
-            try:
-                with Image.open(io.BytesIO(data), formats=["PNG"]) as im:
-                    return im.height, im.width
-            except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
-                raise DecodeError("corrupt", f"unreadable PNG header (Pillow: {err})") from None
-        raise DecodeError("not_an_image", f"not a JPEG or PNG file (starts with {data[:8]!r})")
-    except DecodeError as err:
-        raise DecodeError(err.reason, f"{os.fspath(path)}: {err}") from None
+    with _naming(path):
+        return _header(data)[1:3]
 
 
 def verify_images(
@@ -194,10 +179,34 @@ def verify_images(
 
 def _decode_file(path, min_size, max_pixels, max_bytes, into=None) -> np.ndarray:
     data = _read_bytes(path, max_bytes)
-    try:
+    with _naming(path):
         return _decode(data, min_size, max_pixels, into)
+
+
+@contextmanager
+def _naming(path):
+    """Put the file's path in front of a DecodeError's message."""
+    try:
+        yield
     except DecodeError as err:
         raise DecodeError(err.reason, f"{os.fspath(path)}: {err}") from None
+
+
+def _header(data: bytes) -> tuple[str, int, int, str | None]:
+    """(kind, height, width, JPEG colorspace) without decoding pixels."""
+    if not data:
+        raise DecodeError("empty", "zero-byte file")
+    kind = sniff_format(data)
+    if kind == "jpeg":
+        try:
+            height, width, colorspace, _ = simplejpeg.decode_jpeg_header(data)
+        except ValueError as err:
+            raise _jpeg_failure(data, err) from None
+        return kind, height, width, colorspace
+    if kind == "png":
+        with _pillow_errors("PNG"), Image.open(io.BytesIO(data), formats=["PNG"]) as im:
+            return kind, im.height, im.width, None
+    raise DecodeError("not_an_image", f"not a JPEG or PNG file (starts with {bytes(data[:8])!r})")
 
 
 def _read_bytes(path, max_bytes: int) -> bytes:
@@ -230,19 +239,10 @@ def _jpeg_failure(data: bytes, err: Exception) -> DecodeError:
     return DecodeError("corrupt", f"corrupt JPEG data (libjpeg: {text})")
 
 
-def _decode_jpeg(data: bytes, min_size: int | None, max_pixels: int, into: np.ndarray | None) -> np.ndarray:
-    try:
-        height, width, colorspace, _ = simplejpeg.decode_jpeg_header(data)
-    except ValueError as err:
-        raise _jpeg_failure(data, err) from None
-    _check_pixels(height, width, max_pixels)
-    if colorspace in _PILLOW_JPEG_COLORSPACES:
-        return _decode_with_pillow(data, "JPEG", min_size, max_pixels)
+def _decode_jpeg(data: bytes, min_size: int | None, into: np.ndarray | None) -> np.ndarray:
     scale = {"min_height": min_size, "min_width": min_size} if min_size else {}
-    if into is not None:
-        scaled_height, scaled_width = simplejpeg.decode_jpeg_header(data, **scale)[:2]
-        if into.shape != (scaled_height, scaled_width, 3):
-            into = None
+    if into is not None and into.shape[:2] != tuple(simplejpeg.decode_jpeg_header(data, **scale)[:2]):
+        into = None
     try:
         # strict: a recoverable libjpeg warning (e.g. missing data) is an error, not grey pixels.
         return simplejpeg.decode_jpeg(data, colorspace="RGB", strict=True, buffer=into, **scale)
@@ -250,14 +250,11 @@ def _decode_jpeg(data: bytes, min_size: int | None, max_pixels: int, into: np.nd
         raise _jpeg_failure(data, err) from None
 
 
-def _decode_with_pillow(data: bytes, fmt: str, min_size: int | None, max_pixels: int) -> np.ndarray:
+@contextmanager
+def _pillow_errors(fmt: str):
+    """Pillow's exceptions as DecodeErrors."""
     try:
-        with Image.open(io.BytesIO(data), formats=[fmt]) as im:
-            _check_pixels(im.height, im.width, max_pixels)
-            if min_size and fmt == "JPEG":
-                im.draft(None, (min_size, min_size))  # DCT scaling, as on the fast path
-            im.load()
-            return _pillow_to_rgb(im)
+        yield
     except DecodeError:
         raise
     except Image.DecompressionBombError as err:
@@ -268,10 +265,19 @@ def _decode_with_pillow(data: bytes, fmt: str, min_size: int | None, max_pixels:
         raise DecodeError("corrupt", f"corrupt {fmt} data (Pillow: {err})") from None
 
 
-def _pillow_to_rgb(im: Image.Image) -> np.ndarray:
-    if im.mode in _SIXTEEN_BIT_MODES:  # 16-bit grayscale PNG: keep the top 8 bits
-        gray = (np.asarray(im).astype(np.uint16) >> 8).astype(np.uint8)
+def _decode_with_pillow(data: bytes, fmt: str, min_size: int | None) -> np.ndarray:
+    with _pillow_errors(fmt), Image.open(io.BytesIO(data), formats=[fmt]) as im:
+        if min_size and fmt == "JPEG":
+            im.draft(None, (min_size, min_size))  # DCT scaling, as on the fast path
+        im.load()
+        return _pillow_to_rgb(im, fmt)
+
+
+def _pillow_to_rgb(im: Image.Image, fmt: str) -> np.ndarray:
+    if im.mode in _SIXTEEN_BIT_MODES:  # 16-bit grayscale PNG: keep the high byte
+        gray = (np.asarray(im).astype(np.uint32) >> 8).clip(0, 255).astype(np.uint8)
         return np.repeat(gray[..., None], 3, axis=2)
-    if im.mode in ("I", "F"):
-        raise DecodeError("unsupported", f"pixel mode {im.mode!r} has no defined 8-bit RGB conversion")
-    return np.asarray(im.convert("RGB"))
+    try:
+        return np.asarray(im.convert("RGB"))
+    except ValueError as err:
+        raise DecodeError("unsupported", f"{fmt} pixel mode {im.mode!r} has no RGB conversion ({err})") from None
