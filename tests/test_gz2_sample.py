@@ -52,6 +52,6 @@ def test_half_scale_reads_match_a_full_decode_downscaled():
     big, small = full.read_images(picks), half.read_images(picks)
     assert big.shape == (4, 424, 424, 3) and small.shape == (4, 212, 212, 3)
     for b, s, i in zip(big, small, picks):
-        np.testing.assert_array_equal(s, decode_image(full.paths[i].read_bytes(), min_size=212))
+        np.testing.assert_array_equal(s, decode_image(Path(full.paths[i]).read_bytes(), min_size=212))
         area = np.asarray(Image.fromarray(b).resize((212, 212), Image.Resampling.BOX))
         assert np.abs(area.astype(int) - s).mean() < 1.0

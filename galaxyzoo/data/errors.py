@@ -19,7 +19,7 @@ DECODE_REASONS: tuple[str, ...] = (
     "unsupported",  # a valid image in a pixel format galaxyzoo does not convert
 )
 # Reasons a catalog row cannot be used for training (InputProblem.reason, besides the above).
-ROW_REASONS: tuple[str, ...] = ("missing_label", "bad_label", "missing_split", "duplicate_id")
+ROW_REASONS: tuple[str, ...] = ("missing_id", "duplicate_id", "missing_label", "bad_label", "missing_split")
 
 
 class DecodeError(ValueError):

@@ -130,7 +130,7 @@ class FileImageDataset:
         task: Task,
         ids: Sequence[str],
         targets: np.ndarray,
-        paths: Sequence[Path],
+        paths: Sequence[str],
         image_size: int,
         problems: list[InputProblem],
         verify: bool = False,
@@ -139,10 +139,10 @@ class FileImageDataset:
         self.name, self.split, self.task, self.image_size = name, split, task, int(image_size)
         self.problems = problems
         self.num_threads = num_threads
-        ids, targets, paths = list(ids), np.asarray(targets), list(paths)
+        ids, targets, paths = list(ids), np.asarray(targets), [os.fspath(p) for p in paths]
         if verify and paths:
             failed = dict(verify_images(paths, num_threads=max(num_threads, os.cpu_count() or 1), progress=len(paths) > 2000))
-            problems.extend(InputProblem(ids[i], str(paths[i]), e.reason, str(e)) for i, e in sorted(failed.items()))
+            problems.extend(InputProblem(ids[i], paths[i], e.reason, str(e)) for i, e in sorted(failed.items()))
             keep = [i for i in range(len(paths)) if i not in failed]
             ids, targets, paths = [ids[i] for i in keep], targets[keep], [paths[i] for i in keep]
         self.ids, self.targets, self.paths = ids, targets, paths
@@ -157,7 +157,7 @@ class FileImageDataset:
         """uint8 N×S×S×3 plus the problems met (their images are all zero)."""
         idx = np.asarray(indices, dtype=np.int64).reshape(-1)
         images, failures = load_batch([self.paths[i] for i in idx], self.image_size, num_threads=self.num_threads)
-        found = [InputProblem(self.ids[idx[j]], str(self.paths[idx[j]]), e.reason, str(e)) for j, e in failures]
+        found = [InputProblem(self.ids[idx[j]], self.paths[idx[j]], e.reason, str(e)) for j, e in failures]
         for problem in found:
             log.warning("%s: skipping bad image %s", self.name, problem)
         self.problems.extend(found)

@@ -21,8 +21,8 @@ from typing import Sequence
 
 import numpy as np
 
-from galaxyzoo.data.decode import DecodeError, read_header
-from galaxyzoo.data.errors import InputProblem
+from galaxyzoo.data.decode import read_header
+from galaxyzoo.data.errors import DecodeError, InputProblem
 from galaxyzoo.specs import Task
 
 from .base import (
@@ -45,7 +45,7 @@ class CatalogTable:
     """The usable rows of a catalog: image found, id unique, label parsed (or none)."""
 
     ids: list[str]
-    paths: list[Path]
+    paths: list[str]
     targets: np.ndarray  # int64 N (-1: no label) or float32 N×K (NaN: no label)
     labelled: np.ndarray  # bool N
     splits: np.ndarray | None  # the split column's values, or None without one
@@ -53,16 +53,17 @@ class CatalogTable:
     problems: list[InputProblem]
 
 
-def index_images(folder: Path, extensions: Sequence[str] = IMAGE_EXTENSIONS) -> dict[str, Path]:
-    """File stem → path for the image files in ``folder`` (earlier extensions win a clash)."""
+def index_images(folder: Path, extensions: Sequence[str] = IMAGE_EXTENSIONS) -> dict[str, str]:
+    """File stem → path for the image files in ``folder`` (earlier extensions win a clash).
+    Paths stay strings: a Path object per file costs more than listing the folder."""
     rank = {ext: i for i, ext in enumerate(extensions)}
-    found: dict[str, tuple[int, Path]] = {}
+    found: dict[str, tuple[int, str]] = {}
     with os.scandir(folder) as entries:
         for entry in entries:
             stem, dot, ext = entry.name.rpartition(".")
             r = rank.get("." + ext.lower()) if dot else None
             if r is not None and (stem not in found or r < found[stem][0]):
-                found[stem] = (r, Path(entry.path))
+                found[stem] = (r, entry.path)
     return {stem: path for stem, (_, path) in found.items()}
 
 
@@ -81,27 +82,28 @@ def _target_columns(header: list[str], wanted: str | Sequence[str], csv_path: Pa
     return names
 
 
-def _parse_fractions(cells: list[str]) -> tuple[np.ndarray | None, str | None]:
-    """(values, None) for a usable row; (None, reason) otherwise; all-empty means unlabelled."""
-    empty = [not c.strip() for c in cells]
-    if all(empty):
-        return None, None
-    if any(empty):
-        return None, "missing_label"
-    try:
-        values = np.array([float(c) for c in cells], np.float64)
-    except ValueError:
-        return None, "bad_label"
-    if not np.isfinite(values).all():
-        return None, "missing_label"
-    if values.min() < -1e-6 or values.max() > 1 + 1e-6:
-        return None, "bad_label"
-    return np.clip(values, 0.0, 1.0), None
+def _parse_fractions(cells: list[list[str]], width: int) -> tuple[np.ndarray, list[str | None]]:
+    """Vote-fraction cells → (N×K float64, NaN rows where unusable; each row's problem: None,
+    "unlabeled" when every cell is empty, "missing_label" or "bad_label")."""
+    values = np.full((len(cells), width), math.nan)
+    status: list[str | None] = [None] * len(cells)
+    for i, row in enumerate(cells):
+        try:
+            values[i] = [float(c) for c in row]
+        except ValueError:
+            empty = [not c.strip() for c in row]
+            status[i] = "unlabeled" if all(empty) else "missing_label" if any(empty) else "bad_label"
+    finite = np.isfinite(values).all(axis=1)
+    in_range = (values >= -1e-6).all(axis=1) & (values <= 1 + 1e-6).all(axis=1)
+    for i in np.flatnonzero(~(finite & in_range)):
+        if status[i] is None:
+            status[i] = "missing_label" if not finite[i] else "bad_label"
+    values[[st is not None for st in status]] = math.nan
+    return np.clip(values, 0.0, 1.0), status
 
 
 def read_catalog_table(
     *,
-    name: str,
     csv_path: Path,
     root: Path,
     image_dir: Path,
@@ -122,6 +124,7 @@ def read_catalog_table(
     if target_columns is not None:
         columns = _target_columns(header, target_columns, csv_path)
         value_at = [header.index(c) for c in columns]
+        fractions, fraction_status = _parse_fractions([[r[i] for i in value_at] for r in rows], len(columns))
     else:
         label_at = _column(header, label_column, csv_path)
         labels_seen = sorted({r[label_at].strip() for r in rows} - NO_LABEL)
@@ -132,8 +135,9 @@ def read_catalog_table(
     task = Task("vote_fractions" if target_columns is not None else "classification", tuple(columns))
 
     ids: list[str] = []
-    paths: list[Path] = []
-    targets: list = []
+    paths: list[str] = []
+    kept: list[int] = []  # row numbers of the usable rows
+    labels: list[int] = []
     labelled: list[bool] = []
     splits: list[str] = []
     seen: set[str] = set()
@@ -145,7 +149,7 @@ def read_catalog_table(
             problems.append(InputProblem(gid or f"row {line}", where, reason, message))
 
         if not gid:
-            report("missing_label", f"empty {header[id_at]!r}")
+            report("missing_id", f"empty {header[id_at]!r}")
             continue
         if gid in seen:
             report("duplicate_id", f"id {gid!r} already appeared earlier in the catalog")
@@ -156,8 +160,8 @@ def read_catalog_table(
             report("missing_split", f"empty {split_column!r} value")
             continue
         if path_at is not None:
-            path = root / row[path_at].strip()
-            if not row[path_at].strip() or not path.is_file():
+            path = os.path.join(root, row[path_at].strip())
+            if not row[path_at].strip() or not os.path.isfile(path):
                 report("missing", f"image {path} not found")
                 continue
         else:
@@ -167,12 +171,13 @@ def read_catalog_table(
                 continue
             path = found
         if task.kind == "vote_fractions":
-            value, bad = _parse_fractions([row[i] for i in value_at])
+            status = fraction_status[line - 2]
+            has_label, bad = status is None, status if status in ("missing_label", "bad_label") else None
         else:
             text = row[label_at].strip()
-            value = class_index.get(text)
-            bad = "bad_label" if value is None and text not in NO_LABEL else None
-        if bad is None and value is None and split not in (None, UNLABELED):
+            label = class_index.get(text, -1)
+            has_label, bad = label >= 0, "bad_label" if label < 0 and text not in NO_LABEL else None
+        if bad is None and not has_label and split not in (None, UNLABELED):
             bad = "missing_label"
         if bad is not None:
             shown = ",".join(row[i] for i in value_at) if task.kind == "vote_fractions" else row[label_at]
@@ -180,19 +185,18 @@ def read_catalog_table(
             continue
         ids.append(gid)
         paths.append(path)
-        labelled.append(value is not None)
+        kept.append(line - 2)
+        labelled.append(has_label)
         splits.append(split or "")
-        if task.kind == "vote_fractions":
-            targets.append(value if value is not None else np.full(len(columns), math.nan))
-        else:
-            targets.append(-1 if value is None else value)
+        if task.kind == "classification":
+            labels.append(label)
 
     if task.kind == "vote_fractions":
-        target_array = np.asarray(targets, np.float32).reshape(len(ids), len(columns))
+        targets = fractions[kept].astype(np.float32).reshape(len(kept), len(columns))
     else:
-        target_array = np.asarray(targets, np.int64)
+        targets = np.asarray(labels, np.int64)
     return CatalogTable(
-        ids, paths, target_array, np.asarray(labelled, bool),
+        ids, paths, targets, np.asarray(labelled, bool),
         np.asarray(splits) if split_at is not None else None, task, problems,
     )
 
@@ -210,7 +214,7 @@ def split_members(table: CatalogTable, fractions: Sequence[float], seed: int) ->
     return parts
 
 
-def nominal_size(paths: Sequence[Path]) -> int:
+def nominal_size(paths: Sequence[str]) -> int:
     """The shorter side of the first readable image (every image is delivered square)."""
     for path in paths:
         try:
@@ -250,7 +254,7 @@ def open_catalog(
     csv_path, folder = base / catalog, base / image_dir
     require_files(name, base, [catalog] + ([] if path_column else [image_dir + "/"]), layout)
     table = read_catalog_table(
-        name=name, csv_path=csv_path, root=base, image_dir=folder, id_column=id_column,
+        csv_path=csv_path, root=base, image_dir=folder, id_column=id_column,
         label_column=label_column, target_columns=target_columns, split_column=split_column,
         classes=classes, path_column=path_column,
     )

@@ -47,7 +47,7 @@ def open_gz2_kaggle(
 
     require_files(NAME, base, [GZ2_SOLUTIONS, GZ2_TRAIN_DIR + "/"], GZ2_KAGGLE_LAYOUT)
     table = read_catalog_table(
-        name=NAME, csv_path=base / GZ2_SOLUTIONS, root=base, image_dir=base / GZ2_TRAIN_DIR,
+        csv_path=base / GZ2_SOLUTIONS, root=base, image_dir=base / GZ2_TRAIN_DIR,
         id_column="GalaxyID", label_column="", target_columns=COLUMNS, split_column=None,
         classes=None, path_column=None,
     )
