@@ -119,7 +119,8 @@ class FileImageDataset:
     cutouts and half the work is skipped); other sizes are centre-cropped to a square and
     area-resized (see :func:`galaxyzoo.data.decode.fit_square`). A file that fails to decode
     at read time comes back all zero, is logged and is added to ``problems``: it never stops a
-    run. ``verify=True`` instead decodes everything up front and leaves bad files out.
+    run (in DataLoader workers only the log reaches the main process). ``verify=True`` instead
+    decodes everything up front, on every core, and leaves bad files out of the split.
     """
 
     def __init__(
@@ -141,7 +142,8 @@ class FileImageDataset:
         self.num_threads = num_threads
         ids, targets, paths = list(ids), np.asarray(targets), [os.fspath(p) for p in paths]
         if verify and paths:
-            failed = dict(verify_images(paths, num_threads=max(num_threads, os.cpu_count() or 1), progress=len(paths) > 2000))
+            threads = max(num_threads, os.cpu_count() or 1)
+            failed = dict(verify_images(paths, num_threads=threads, progress=len(paths) > 2000))
             problems.extend(InputProblem(ids[i], paths[i], e.reason, str(e)) for i, e in sorted(failed.items()))
             keep = [i for i in range(len(paths)) if i not in failed]
             ids, targets, paths = [ids[i] for i in keep], targets[keep], [paths[i] for i in keep]
@@ -159,7 +161,7 @@ class FileImageDataset:
         images, failures = load_batch([self.paths[i] for i in idx], self.image_size, num_threads=self.num_threads)
         found = [InputProblem(self.ids[idx[j]], self.paths[idx[j]], e.reason, str(e)) for j, e in failures]
         for problem in found:
-            log.warning("%s: skipping bad image %s", self.name, problem)
+            log.warning("%s: bad image, delivered all zero: %s", self.name, problem)
         self.problems.extend(found)
         return images, found
 
