@@ -133,7 +133,9 @@ void validate(const ResizeLaunch& l) {
         throw std::invalid_argument("crop_resize: interp must be 0 (area) or 1 (bilinear)");
     if (l.out_dtype != GZ_OUT_FLOAT32 && l.out_dtype != GZ_OUT_UINT8)
         throw std::invalid_argument("crop_resize: out_dtype must be 0 (float32) or 1 (uint8)");
-    if (l.row_stride < 3 * std::int64_t(l.w) || (l.n > 1 && l.image_stride < (l.h - 1) * l.row_stride + 3 * l.w))
+    // Strides of size-1 dimensions are never used (torch leaves them arbitrary).
+    if ((l.h > 1 && l.row_stride < 3 * std::int64_t(l.w)) ||
+        (l.n > 1 && l.image_stride < (l.h - 1) * l.row_stride + 3 * l.w))
         throw std::invalid_argument("crop_resize: strides do not describe an N x H x W x 3 layout");
     if (!l.images || !l.boxes || !l.out) throw std::invalid_argument("crop_resize: null device pointer");
     const auto misaligned = [](const void* p, std::size_t a) { return reinterpret_cast<std::uintptr_t>(p) % a != 0; };

@@ -261,8 +261,12 @@ void validate(const RoiLaunch& l) {
     if (l.threshold < -1 || l.threshold > 255)
         throw std::invalid_argument("find_roi: threshold must be 0..255 or -1 (auto)");
     if (!std::isfinite(l.k) || l.k < 0) throw std::invalid_argument("find_roi: k must be finite and >= 0");
-    if (!std::isfinite(l.pad) || l.pad < 0) throw std::invalid_argument("find_roi: pad must be finite and >= 0");
-    if (l.row_stride < 3 * std::int64_t(l.w) || (l.n > 1 && l.image_stride < (l.h - 1) * l.row_stride + 3 * l.w))
+    // As on the CPU: keeps floor(pad * side) far from int overflow in the box rule.
+    if (!std::isfinite(l.pad) || l.pad < 0 || l.pad > 10)
+        throw std::invalid_argument("find_roi: pad must be a fraction in [0, 10]");
+    // Strides of size-1 dimensions are never used (torch leaves them arbitrary).
+    if ((l.h > 1 && l.row_stride < 3 * std::int64_t(l.w)) ||
+        (l.n > 1 && l.image_stride < (l.h - 1) * l.row_stride + 3 * l.w))
         throw std::invalid_argument("find_roi: strides do not describe an N x H x W x 3 layout");
     if (!l.images || !l.boxes || !l.scratch) throw std::invalid_argument("find_roi: null device pointer");
     if (reinterpret_cast<std::uintptr_t>(l.boxes) % alignof(std::int32_t))

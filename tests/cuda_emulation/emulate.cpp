@@ -1,0 +1,53 @@
+// C entry points (for ctypes) to the CUDA backend's host and kernel code, built for the CPU:
+// compiled together with csrc/cuda/find_roi.cu and crop_resize.cu against the stand-in
+// cuda_runtime.h next to this file. Host memory plays device memory. Each returns 0, or 1
+// with the exception text in err.
+#include <cstring>
+#include <exception>
+#include <vector>
+
+#include "cuda/crop_resize.h"
+#include "cuda/find_roi.h"
+
+namespace {
+int fail(const std::exception& e, char* err, int errlen) {
+    std::strncpy(err, e.what(), errlen - 1);
+    err[errlen - 1] = 0;
+    return 1;
+}
+}  // namespace
+
+extern "C" {
+
+long long gz_emu_scratch_bytes(long long n, int h, int w) {
+    return static_cast<long long>(gz::cuda::find_roi_scratch_bytes(n, h, w));
+}
+
+int gz_emu_find_roi(const std::uint8_t* images, long long n, int h, int w, long long image_stride,
+                    long long row_stride, int mode, int threshold, double k, double pad, std::int32_t* boxes,
+                    long long scratch_bytes, char* err, int errlen) {
+    try {
+        std::vector<char> scratch(scratch_bytes > 0 ? scratch_bytes : 1);
+        gz::cuda::find_roi({images, n, h, w, image_stride, row_stride, mode, threshold, k, pad, boxes,
+                            scratch.data(), static_cast<std::size_t>(scratch_bytes), nullptr});
+        return 0;
+    } catch (const std::exception& e) {
+        return fail(e, err, errlen);
+    }
+}
+
+int gz_emu_crop_resize(const std::uint8_t* images, long long n, int h, int w, long long image_stride,
+                       long long row_stride, const std::int32_t* boxes, void* out, int size, const float* rot,
+                       const std::uint8_t* flips, int interp, int out_dtype, int gray, const float* mean,
+                       const float* std, char* err, int errlen) {
+    try {
+        gz::cuda::ResizeLaunch l{images, n, h, w, image_stride, row_stride, boxes, out, size, rot, flips,
+                                 interp, out_dtype, gray != 0, {mean[0], mean[1], mean[2]},
+                                 {std[0], std[1], std[2]}, nullptr};
+        gz::cuda::crop_resize(l);
+        return 0;
+    } catch (const std::exception& e) {
+        return fail(e, err, errlen);
+    }
+}
+}

@@ -1,0 +1,498 @@
+"""The CUDA backend (csrc/cuda/) against the CPU backend.
+
+Three layers, so that the kernels are exercised even where no GPU is:
+- always: the module imports without a driver and rejects bad arguments before any CUDA call;
+- everywhere a C++ compiler is: the real host and kernel code of csrc/cuda/ built for the CPU
+  against tests/cuda_emulation/cuda_runtime.h (every CUDA thread an OS thread, real atomics
+  and barriers), compared bit for bit with galaxyzoo._native;
+- @pytest.mark.gpu (``make gpu-test``): the same comparisons on a device, plus streams,
+  synchronisation, graph capture, huge batches and a second device.
+"""
+from __future__ import annotations
+
+import ctypes
+import fcntl
+import hashlib
+import math
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from galaxyzoo import _native, _native_cuda, ops
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE = REPO.parent / "shared" / "data" / "gz2_sample"
+MODES = {"seed": _native.MODE_SEED, "central": _native.MODE_CENTRAL}
+
+
+def sky(rng: np.random.Generator, h: int, w: int, n_blobs: int) -> np.ndarray:
+    """A dark noisy sky with bright elliptical blobs and a few hot pixels, uint8 H×W×3."""
+    img = rng.normal(6, 2.0, (h, w, 3))
+    yy, xx = np.mgrid[:h, :w]
+    for _ in range(n_blobs):
+        cy, cx = rng.uniform(0, h), rng.uniform(0, w)
+        ry, rx = rng.uniform(1, h / 4 + 1), rng.uniform(1, w / 4 + 1)
+        img += rng.uniform(30, 200) * np.exp(-(((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2))[..., None]
+    img.reshape(-1, 3)[rng.integers(0, h * w, 3)] = 255
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def speckle(rng: np.random.Generator, n: int, h: int, w: int, density: float) -> np.ndarray:
+    """Random pixels at random levels: many small components, diagonal contacts, ties."""
+    on = rng.random((n, h, w, 1)) < density
+    return (on * rng.integers(0, 256, (n, h, w, 3))).astype(np.uint8)
+
+
+def tied_pair() -> np.ndarray:
+    """Two components with the same bbox area whose first pixels share a row: A (first pixel
+    (0, 4)) comes first in raster order, but most of A lies on row 5, later than B's first
+    pixel (100, 4). Seed mode must pick B (ties go to the later first pixel); getting a
+    component's first pixel wrong (e.g. in a warp reduction) picks A."""
+    img = np.zeros((1, 64, 200, 3), np.uint8)
+    img[0, 4, 0:10] = 200
+    img[0, 5, 0:40] = 200
+    img[0, 4:6, 100:140] = 200
+    return img
+
+
+def random_boxes(rng: np.random.Generator, n: int, h: int, w: int) -> np.ndarray:
+    x0, y0 = rng.integers(0, w, n), rng.integers(0, h, n)
+    x1 = x0 + 1 + (rng.random(n) * (w - x0)).astype(int)
+    y1 = y0 + 1 + (rng.random(n) * (h - y0)).astype(int)
+    return np.stack([x0, y0, x1, y1], 1).astype(np.int32)
+
+
+def random_rotation(rng: np.random.Generator, n: int, kind: str) -> np.ndarray | None:
+    """(cos, sin) float32 N×2 as ops.py passes it: exact for right angles."""
+    if kind == "none":
+        return None
+    if kind == "right":
+        k = rng.integers(0, 4, n)
+        return np.stack([np.round(np.cos(k * np.pi / 2)), np.round(np.sin(k * np.pi / 2))], 1).astype(np.float32)
+    a = np.radians(rng.uniform(0, 360, n))
+    return np.stack([np.cos(a), np.sin(a)], 1).astype(np.float32)
+
+
+def cpu_boxes(images: np.ndarray, mode: str, threshold: int, k: float = 3.0, pad: float = 0.1) -> np.ndarray:
+    boxes = np.empty((len(images), 4), np.int32)
+    _native.find_roi(images, MODES[mode], threshold, k, pad, boxes, 1)
+    return boxes
+
+
+def cpu_resample(images, boxes, size, rot, flips, interp, out_dtype, gray, mean, std) -> np.ndarray:
+    out = np.empty((len(images), 1 if gray else 3, size, size), np.float32 if out_dtype == 0 else np.uint8)
+    _native.crop_resize(images, boxes, out, size, rot, flips, interp, gray, list(mean), list(std), 1)
+    return out
+
+
+def sample_images(count: int) -> np.ndarray:
+    import simplejpeg
+
+    if not (SAMPLE / "images").is_dir():
+        pytest.skip(f"gz2_sample not found at {SAMPLE}")
+    names = sorted((SAMPLE / "images").glob("*.jpg"))
+    picked = names[:: max(1, len(names) // count)][:count]
+    return np.stack([simplejpeg.decode_jpeg(p.read_bytes(), colorspace="RGB") for p in picked])
+
+
+# --- always: no GPU needed --------------------------------------------------------------------
+
+def test_module_imports_without_touching_cuda():
+    assert isinstance(_native_cuda.device_count(), int)
+    if not torch.cuda.is_available():
+        assert _native_cuda.device_count() == 0
+    assert (_native_cuda.MODE_SEED, _native_cuda.MODE_CENTRAL) == (_native.MODE_SEED, _native.MODE_CENTRAL)
+    assert (_native_cuda.INTERP_AREA, _native_cuda.INTERP_BILINEAR) == (_native.INTERP_AREA, _native.INTERP_BILINEAR)
+
+
+def test_scratch_size_grows_with_the_batch_and_rejects_nonsense():
+    one = _native_cuda.scratch_bytes_find_roi(1, 424, 424)
+    assert 424 * 424 < one < 424 * 424 * 16  # a few int32 per 2x2 block
+    assert _native_cuda.scratch_bytes_find_roi(8, 424, 424) > 7 * one
+    for n, h, w in [(0, 4, 4), (1, 0, 4), (1, 4, -1), (1, 40000, 4)]:
+        with pytest.raises(ValueError):
+            _native_cuda.scratch_bytes_find_roi(n, h, w)
+
+
+def roi_args(**change):
+    args = dict(images_ptr=4096, n=2, h=8, w=8, image_stride=192, row_stride=24, mode=1, threshold=-1, k=3.0,
+                pad=0.1, boxes_ptr=8192, scratch_ptr=16384, scratch_bytes=1 << 20, stream=0)
+    args.update(change)
+    return args
+
+
+def resize_args(**change):
+    args = dict(images_ptr=4096, n=2, h=8, w=8, image_stride=192, row_stride=24, boxes_ptr=8192, out_ptr=16384,
+                size=4, rot_ptr=0, flips_ptr=0, interp=0, out_dtype=0, gray=False, mean=[0, 0, 0],
+                std=[1, 1, 1], stream=0)
+    args.update(change)
+    return args
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(n=0), "empty batch"), (dict(h=0), "zero-size"), (dict(w=40000), "limited"),
+    (dict(mode=7), "mode"), (dict(threshold=256), "threshold"), (dict(threshold=-2), "threshold"),
+    (dict(k=float("nan")), "k must"), (dict(pad=-0.1), "pad"), (dict(pad=11.0), "pad"),
+    (dict(row_stride=12), "strides"), (dict(image_stride=100), "strides"),
+    (dict(boxes_ptr=0), "null"), (dict(boxes_ptr=8194), "aligned"), (dict(scratch_bytes=100), "scratch"),
+])
+def test_find_roi_rejects_bad_arguments_before_any_cuda_call(change, message):
+    with pytest.raises(ValueError, match=message):
+        _native_cuda.find_roi(**roi_args(**change))
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(n=0), "empty batch"), (dict(size=0), "size"), (dict(size=5000), "size"),
+    (dict(interp=2), "interp"), (dict(out_dtype=3), "out_dtype"), (dict(out_ptr=0), "null"),
+    (dict(out_ptr=16386), "misaligned"), (dict(std=[1, 0, 1]), "std"),
+    (dict(mean=[float("inf"), 0, 0]), "mean"), (dict(row_stride=3), "strides"),
+])
+def test_crop_resize_rejects_bad_arguments_before_any_cuda_call(change, message):
+    with pytest.raises(ValueError, match=message):
+        _native_cuda.crop_resize(**resize_args(**change))
+
+
+def test_host_pointers_are_refused_not_dereferenced():
+    """Valid arguments but host memory: an exception (no driver: the runtime's error; with a
+    device: 'not in CUDA device memory'), never a crash."""
+    images = np.zeros((2, 8, 8, 3), np.uint8)
+    boxes = np.zeros((2, 4), np.int32)
+    scratch = np.zeros(_native_cuda.scratch_bytes_find_roi(2, 8, 8), np.uint8)
+    with pytest.raises((RuntimeError, ValueError), match="find_roi"):
+        _native_cuda.find_roi(**roi_args(images_ptr=images.ctypes.data, boxes_ptr=boxes.ctypes.data,
+                                         scratch_ptr=scratch.ctypes.data, scratch_bytes=scratch.size))
+    out = np.zeros((2, 3, 4, 4), np.float32)
+    with pytest.raises((RuntimeError, ValueError), match="crop_resize"):
+        _native_cuda.crop_resize(**resize_args(images_ptr=images.ctypes.data, boxes_ptr=boxes.ctypes.data,
+                                               out_ptr=out.ctypes.data))
+
+
+# --- the CUDA code on the CPU emulator ----------------------------------------------------------
+
+EMULATION = REPO / "tests" / "cuda_emulation"
+EMULATED_SOURCES = [EMULATION / "emulate.cpp", REPO / "csrc" / "cuda" / "find_roi.cu",
+                    REPO / "csrc" / "cuda" / "crop_resize.cu"]
+
+
+class Emulated:
+    """ctypes front of tests/cuda_emulation/emulate.cpp, with galaxyzoo._native's arguments."""
+
+    def __init__(self, path: Path):
+        lib = ctypes.CDLL(str(path))
+        p, i, ll, d, s = ctypes.c_void_p, ctypes.c_int, ctypes.c_longlong, ctypes.c_double, ctypes.c_char_p
+        lib.gz_emu_scratch_bytes.restype = ll
+        lib.gz_emu_scratch_bytes.argtypes = [ll, i, i]
+        lib.gz_emu_find_roi.argtypes = [p, ll, i, i, ll, ll, i, i, d, d, p, ll, s, i]
+        lib.gz_emu_crop_resize.argtypes = [p, ll, i, i, ll, ll, p, p, i, p, p, i, i, i, p, p, s, i]
+        self.lib = lib
+
+    def _check(self, rc: int, err) -> None:
+        if rc:
+            raise ValueError(err.value.decode())
+
+    def find_roi(self, images, mode, threshold, k=3.0, pad=0.1) -> np.ndarray:
+        n, h, w, _ = images.shape
+        boxes = np.full((n, 4), -1, np.int32)
+        err = ctypes.create_string_buffer(512)
+        rc = self.lib.gz_emu_find_roi(images.ctypes.data, n, h, w, images.strides[0], images.strides[1],
+                                      MODES[mode], threshold, k, pad, boxes.ctypes.data,
+                                      self.lib.gz_emu_scratch_bytes(n, h, w), err, 512)
+        self._check(rc, err)
+        return boxes
+
+    def crop_resize(self, images, boxes, size, rot, flips, interp, out_dtype, gray, mean, std) -> np.ndarray:
+        n, h, w, _ = images.shape
+        out = np.full((n, 1 if gray else 3, size, size), 7, np.float32 if out_dtype == 0 else np.uint8)
+        m, sd = np.asarray(mean, np.float32), np.asarray(std, np.float32)
+        err = ctypes.create_string_buffer(512)
+        rc = self.lib.gz_emu_crop_resize(
+            images.ctypes.data, n, h, w, images.strides[0], images.strides[1], boxes.ctypes.data, out.ctypes.data,
+            size, 0 if rot is None else rot.ctypes.data, 0 if flips is None else flips.ctypes.data, interp,
+            out_dtype, int(gray), m.ctypes.data, sd.ctypes.data, err, 512)
+        self._check(rc, err)
+        return out
+
+
+@pytest.fixture(scope="session")
+def emulated(tmp_path_factory) -> Emulated:
+    """Builds the emulator once per session (shared by xdist workers, under a lock)."""
+    cxx = shutil.which(os.environ.get("CXX", "g++")) or shutil.which("c++")
+    if cxx is None:
+        pytest.skip("no C++ compiler for the CUDA emulator")
+    deps = EMULATED_SOURCES + sorted((REPO / "csrc" / "cuda").glob("*.h")) + \
+        sorted((REPO / "csrc" / "cuda").glob("*.cuh")) + [REPO / "csrc" / "gz_common.h", EMULATION / "cuda_runtime.h"]
+    key = hashlib.sha256(b"".join(p.read_bytes() for p in deps)).hexdigest()[:16]
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent
+    lib = shared / f"gz_cuda_emulated_{key}.so"
+    with open(shared / "gz_cuda_emulated.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not lib.exists():
+            cmd = [cxx, "-std=c++20", "-O1", "-ffp-contract=off", "-fPIC", "-shared", f"-I{EMULATION}",
+                   f"-I{REPO / 'csrc'}", "-x", "c++", *map(str, EMULATED_SOURCES), "-o", str(lib) + ".tmp",
+                   "-lpthread"]
+            done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+            assert done.returncode == 0, f"emulator build failed:\n{done.stderr[-4000:]}"
+            os.replace(str(lib) + ".tmp", lib)
+    return Emulated(lib)
+
+
+def test_emulated_boxes_equal_cpu_boxes(emulated):
+    rng = np.random.default_rng(11)
+    cases = [sky(rng, 37, 70, 3)[None], sky(rng, 64, 33, 0)[None], np.stack([sky(rng, 30, 30, 2) for _ in range(3)])]
+    cases += [speckle(rng, 2, int(rng.integers(1, 50)), int(rng.integers(1, 50)), d) for d in (0.05, 0.3, 0.6, 0.95)]
+    cases += [np.zeros((1, 9, 5, 3), np.uint8), np.full((1, 6, 11, 3), 255, np.uint8),
+              np.full((1, 1, 1, 3), 200, np.uint8), speckle(rng, 1, 1, 45, 0.5), speckle(rng, 1, 45, 1, 0.5)]
+    for images in cases:
+        for mode in MODES:
+            for threshold in (-1, 10, 100):
+                want = cpu_boxes(images, mode, threshold)
+                got = emulated.find_roi(images, mode, threshold)
+                np.testing.assert_array_equal(got, want, err_msg=f"{images.shape} {mode} {threshold}")
+
+
+def test_emulated_tie_break_uses_each_component_s_first_pixel(emulated):
+    images = tied_pair()
+    assert emulated.find_roi(images, "seed", 10, pad=0).tolist() == [[100, 4, 140, 44]]
+    np.testing.assert_array_equal(emulated.find_roi(images, "seed", 10, pad=0), cpu_boxes(images, "seed", 10, pad=0))
+
+
+def test_emulated_padding_and_threshold_rules_follow_the_cpu(emulated):
+    rng = np.random.default_rng(12)
+    images = np.stack([sky(rng, 48, 48, 2) for _ in range(2)])
+    for k, pad in [(0.0, 0.0), (1.5, 0.5), (6.0, 3.0)]:
+        for mode in MODES:
+            np.testing.assert_array_equal(emulated.find_roi(images, mode, -1, k, pad),
+                                          cpu_boxes(images, mode, -1, k, pad))
+
+
+@pytest.mark.sample
+def test_emulated_boxes_equal_cpu_boxes_on_real_images(emulated):
+    # Every third pixel of real images: real structure at a size the emulator runs quickly.
+    images = np.ascontiguousarray(sample_images(3)[:, ::3, ::3])
+    for mode in MODES:
+        for threshold in (-1, 10):
+            np.testing.assert_array_equal(emulated.find_roi(images, mode, threshold),
+                                          cpu_boxes(images, mode, threshold))
+
+
+def test_emulated_pixels_equal_cpu_pixels_bit_for_bit(emulated):
+    rng = np.random.default_rng(13)
+    for trial in range(6):
+        n, h, w = int(rng.integers(1, 4)), int(rng.integers(1, 70)), int(rng.integers(1, 70))
+        images = rng.integers(0, 256, (n, h, w, 3), dtype=np.uint8)
+        boxes = random_boxes(rng, n, h, w)
+        size = int(rng.integers(1, 30))
+        for kind in ("none", "right", "any"):
+            rot = random_rotation(rng, n, kind)
+            flips = rng.integers(0, 4, n).astype(np.uint8) if trial % 2 else None
+            for interp in (0, 1):
+                for out_dtype, gray in ((0, False), (1, False), (0, True), (1, True)):
+                    mean, std = ((0.1, 0.2, 0.3), (0.5, 0.25, 2.0)) if out_dtype == 0 else ((0, 0, 0), (1, 1, 1))
+                    args = (images, boxes, size, rot, flips, interp, out_dtype, gray, mean, std)
+                    np.testing.assert_array_equal(emulated.crop_resize(*args), cpu_resample(*args),
+                                                  err_msg=f"{images.shape} {size} {kind} {interp} {out_dtype} {gray}")
+
+
+def test_emulated_strided_batch_equals_contiguous(emulated):
+    rng = np.random.default_rng(14)
+    big = np.stack([sky(rng, 40, 50, 2) for _ in range(3)])
+    view = big[:, 3:35, 5:45]  # image and row strides of the parent array
+    boxes = cpu_boxes(np.ascontiguousarray(view), "central", -1)
+    np.testing.assert_array_equal(emulated.find_roi(view, "central", -1), boxes)
+    args = (boxes, 16, None, None, 0, 0, False, (0, 0, 0), (1, 1, 1))
+    np.testing.assert_array_equal(emulated.crop_resize(view, *args),
+                                  cpu_resample(np.ascontiguousarray(view), *args))
+
+
+def test_emulated_bad_box_gives_nan_not_an_out_of_bounds_read(emulated):
+    """ops.py checks boxes on the host; the kernel still must not read outside the image."""
+    images = np.full((2, 8, 8, 3), 100, np.uint8)
+    boxes = np.array([[0, 0, 8, 8], [4, 4, 12, 12]], np.int32)
+    out = emulated.crop_resize(images, boxes, 4, None, None, 0, 0, False, (0, 0, 0), (1, 1, 1))
+    np.testing.assert_allclose(out[0], 100 / 255, rtol=0, atol=1e-7)
+    assert np.isnan(out[1]).all()
+    out8 = emulated.crop_resize(images, boxes, 4, None, None, 0, 1, False, (0, 0, 0), (1, 1, 1))
+    assert (out8[0] == 100).all() and (out8[1] == 0).all()
+
+
+# --- on a CUDA device -------------------------------------------------------------------------
+
+_REASON = ops.cuda_unavailable_reason()
+
+
+def to_cuda(value):
+    return None if value is None else torch.as_tensor(value).cuda()
+
+
+def on_both(images: np.ndarray, **kwargs):
+    """ops.preprocess on the CPU and on the GPU: (cpu_out, cpu_boxes, cuda_out, cuda_boxes)."""
+    out, boxes = ops.preprocess(images, return_boxes=True, **kwargs)
+    moved = {k: to_cuda(v) if k in ("angles", "flips", "boxes") else v for k, v in kwargs.items()}
+    gout, gboxes = ops.preprocess(torch.from_numpy(images).cuda(), return_boxes=True, **moved)
+    assert gout.device.type == gboxes.device.type == "cuda"
+    return out, boxes, gout.cpu(), gboxes.cpu()
+
+
+def assert_same_pixels(cpu: torch.Tensor, cuda: torch.Tensor) -> None:
+    assert cpu.dtype == cuda.dtype and cpu.shape == cuda.shape
+    if cpu.dtype == torch.uint8:
+        assert torch.equal(cpu, cuda), f"{int((cpu != cuda).sum())} uint8 values differ"
+    else:
+        torch.testing.assert_close(cuda, cpu, rtol=0, atol=1e-4)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(_REASON is not None, reason=f"no CUDA device ({_REASON})")
+class TestOnDevice:
+    @pytest.mark.parametrize("mode", ["seed", "central"])
+    @pytest.mark.parametrize("threshold", ["auto", 10, 60])
+    def test_boxes_equal_cpu_boxes(self, mode, threshold):
+        rng = np.random.default_rng(21)
+        for images in [np.stack([sky(rng, 91, 120, int(rng.integers(0, 5))) for _ in range(16)]),
+                       speckle(rng, 8, 67, 53, 0.2), speckle(rng, 8, 64, 64, 0.7), speckle(rng, 4, 1, 300, 0.5), tied_pair()]:
+            want = ops.find_roi(images, mode=mode, threshold=threshold)
+            got = ops.find_roi(torch.from_numpy(images).cuda(), mode=mode, threshold=threshold)
+            assert got.device.type == "cuda" and got.dtype == torch.int32
+            assert torch.equal(got.cpu(), want), f"{images.shape}"
+
+    @pytest.mark.sample
+    @pytest.mark.parametrize("mode", ["seed", "central"])
+    def test_boxes_and_pixels_equal_cpu_on_real_images(self, mode):
+        images = sample_images(96)
+        rng = np.random.default_rng(22)
+        angles = rng.uniform(0, 360, len(images))
+        out, boxes, gout, gboxes = on_both(images, size=64, mode=mode, angles=angles)
+        assert torch.equal(gboxes, boxes)
+        assert_same_pixels(out, gout)
+
+    @pytest.mark.parametrize("kind", ["none", "right", "any"])
+    @pytest.mark.parametrize("interp", ["area", "bilinear"])
+    def test_pixels_equal_cpu_pixels(self, kind, interp):
+        rng = np.random.default_rng(23)
+        images = np.stack([sky(rng, 77, 90, 3) for _ in range(12)])
+        rot = random_rotation(rng, 12, kind)
+        angles = None if rot is None else np.degrees(np.arctan2(rot[:, 1], rot[:, 0]))
+        flips = rng.integers(0, 4, 12)
+        for size, out_dtype, gray, mean, std in [(64, "float32", False, [0.1, 0.2, 0.3], [0.5, 0.25, 2.0]),
+                                                 (31, "uint8", False, None, None),
+                                                 (150, "float32", True, None, None), (9, "uint8", True, None, None)]:
+            out, boxes, gout, gboxes = on_both(images, size=size, angles=angles, flips=flips, interp=interp,
+                                               out_dtype=out_dtype, grayscale=gray, mean=mean, std=std)
+            assert torch.equal(gboxes, boxes)
+            assert_same_pixels(out, gout)
+
+    def test_given_boxes_and_whole_images(self):
+        rng = np.random.default_rng(24)
+        images = rng.integers(0, 256, (5, 40, 57, 3), dtype=np.uint8)
+        boxes = random_boxes(rng, 5, 40, 57)
+        out, _, gout, gboxes = on_both(images, size=24, boxes=boxes, angles=rng.uniform(0, 360, 5))
+        assert torch.equal(gboxes, torch.from_numpy(boxes))
+        assert_same_pixels(out, gout)
+        out, _, gout, _ = on_both(images, size=24, mode=None)
+        assert_same_pixels(out, gout)
+
+    def test_rot90_is_np_rot90(self):
+        rng = np.random.default_rng(25)
+        images = torch.from_numpy(rng.integers(0, 256, (3, 48, 48, 3), dtype=np.uint8)).cuda()
+        plain = ops.preprocess(images, 48, mode=None, out_dtype="uint8").cpu().numpy()
+        turned = ops.preprocess(images, 48, mode=None, angles=[90] * 3, out_dtype="uint8").cpu().numpy()
+        np.testing.assert_array_equal(turned, np.rot90(plain, 1, axes=(2, 3)))
+        mirrored = ops.preprocess(images, 48, mode=None, flips=[1, 2, 3], out_dtype="uint8").cpu().numpy()
+        np.testing.assert_array_equal(mirrored[0], plain[0][:, :, ::-1])
+        np.testing.assert_array_equal(mirrored[1], plain[1][:, ::-1, :])
+        np.testing.assert_array_equal(mirrored[2], plain[2][:, ::-1, ::-1])
+
+    @pytest.mark.parametrize("shape", [(1, 1), (1, 37), (29, 1), (2, 2), (5, 3)])
+    @pytest.mark.parametrize("value", [0, 255, None])
+    def test_degenerate_images(self, shape, value):
+        rng = np.random.default_rng(26)
+        images = (rng.integers(0, 256, (3, *shape, 3)) if value is None else np.full((3, *shape, 3), value))
+        images = images.astype(np.uint8)
+        for mode in ("seed", "central"):
+            out, boxes, gout, gboxes = on_both(images, size=4, mode=mode, angles=[0, 30, 90])
+            assert torch.equal(gboxes, boxes)
+            assert_same_pixels(out, gout)
+
+    def test_bad_input_raises(self):
+        images = torch.zeros((2, 16, 16, 3), dtype=torch.uint8, device="cuda")
+        with pytest.raises(ValueError, match="outside"):
+            ops.crop_resize(images, torch.tensor([[0, 0, 17, 8], [0, 0, 4, 4]], device="cuda"), 8)
+        with pytest.raises(TypeError):
+            ops.find_roi(images.float())
+        with pytest.raises(ValueError):
+            ops.find_roi(images[:, :, :, :2])
+        with pytest.raises(ValueError):
+            ops.find_roi(images[:0])
+        with pytest.raises(ValueError, match="scratch"):
+            boxes = torch.empty((2, 4), dtype=torch.int32, device="cuda")
+            _native_cuda.find_roi(images.data_ptr(), 2, 16, 16, 768, 48, 1, -1, 3.0, 0.1, boxes.data_ptr(),
+                                  boxes.data_ptr(), 16, torch.cuda.current_stream().cuda_stream)
+        host = np.zeros((2, 16, 16, 3), np.uint8)
+        with pytest.raises(ValueError, match="device memory"):
+            scratch = torch.empty(_native_cuda.scratch_bytes_find_roi(2, 16, 16), dtype=torch.uint8, device="cuda")
+            _native_cuda.find_roi(host.ctypes.data, 2, 16, 16, 768, 48, 1, -1, 3.0, 0.1, boxes.data_ptr(),
+                                  scratch.data_ptr(), scratch.numel(), torch.cuda.current_stream().cuda_stream)
+        torch.cuda.synchronize()  # nothing above left the device in an error state
+
+    def test_runs_on_the_current_stream_without_synchronising(self):
+        rng = np.random.default_rng(27)
+        host = np.stack([sky(rng, 200, 200, 2) for _ in range(64)])
+        want, want_boxes = ops.preprocess(host, 32, angles=np.arange(64) * 7.0, return_boxes=True)
+        side = torch.cuda.Stream()
+        with torch.cuda.stream(side):
+            # Produced on the side stream right before use: correct results need the ops to be
+            # ordered on this stream, not on the default one.
+            images = (torch.from_numpy(host).cuda(non_blocking=False).to(side.device) * 1).to(torch.uint8)
+            torch.cuda.set_sync_debug_mode("error")
+            try:
+                out, boxes = ops.preprocess(images, 32, angles=torch.arange(64, device="cuda") * 7.0,
+                                            return_boxes=True)
+            finally:
+                torch.cuda.set_sync_debug_mode("default")
+        side.synchronize()
+        assert torch.equal(boxes.cpu(), want_boxes)
+        assert_same_pixels(want, out.cpu())
+
+    def test_captures_into_a_cuda_graph(self):
+        """Graph capture fails on any synchronisation, allocation outside torch or launch on
+        another stream, so a successful replay shows the ops are launch-only."""
+        rng = np.random.default_rng(28)
+        host = np.stack([sky(rng, 120, 120, 2) for _ in range(8)])
+        images = torch.from_numpy(host).cuda()
+        angles = torch.full((8,), 33.0, device="cuda")
+        warm = torch.cuda.Stream()
+        with torch.cuda.stream(warm):
+            ops.preprocess(images, 32, angles=angles)
+        torch.cuda.current_stream().wait_stream(warm)
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            out = ops.preprocess(images, 32, angles=angles)
+        images.copy_(torch.from_numpy(host[::-1].copy()).cuda())
+        graph.replay()
+        torch.cuda.synchronize()
+        assert_same_pixels(ops.preprocess(host[::-1].copy(), 32, angles=[33.0] * 8), out.cpu())
+
+    def test_batches_beyond_the_grid_z_limit(self):
+        rng = np.random.default_rng(29)
+        host = speckle(rng, 70_000, 3, 4, 0.5)  # more images than gridDim.z allows (65535)
+        want_out, want_boxes = ops.preprocess(host, 2, mode="seed", threshold=20, return_boxes=True)
+        out, boxes = ops.preprocess(torch.from_numpy(host).cuda(), 2, mode="seed", threshold=20, return_boxes=True)
+        assert torch.equal(boxes.cpu(), want_boxes)
+        assert_same_pixels(want_out, out.cpu())
+
+    @pytest.mark.skipif(torch.cuda.device_count() < 2, reason="needs two CUDA devices")
+    def test_tensors_on_a_second_device(self):
+        rng = np.random.default_rng(30)
+        host = np.stack([sky(rng, 64, 64, 2) for _ in range(4)])
+        want = ops.preprocess(host, 16)
+        with torch.cuda.device(0):
+            got = ops.preprocess(torch.from_numpy(host).to("cuda:1"), 16)
+        assert got.device == torch.device("cuda:1")
+        assert_same_pixels(want, got.cpu())
