@@ -37,10 +37,20 @@ test: build
 bench: build
 	$(PY) -m pytest benchmarks --benchmark-only --benchmark-columns=min,median,mean,ops -q
 
-# On the device machine (torch, nvcc and build tools preinstalled, no internet).
+# On the device machine (torch, nvcc and build tools preinstalled, no internet): rebuild with
+# the CUDA backend; GPU tests (again with torch's expandable segments, memory the kernels must
+# also accept); the throughput table; compute-sanitizer's four tools over a small tour.
 gpu-test:
 	pip install --no-build-isolation --no-deps -e .
-	python -m pytest -q -m gpu tests
+	python -m pytest -q -m gpu tests benchmarks/bench_cuda.py
+	PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True python -m pytest -q -m gpu tests/test_ops_cuda.py
+	python benchmarks/bench_cuda.py
+	@san=$$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null); \
+	if [ -z "$$san" ]; then echo "compute-sanitizer not found: sanitizer checks skipped"; exit 0; fi; \
+	for tool in memcheck racecheck initcheck synccheck; do \
+	    echo "compute-sanitizer --tool $$tool"; \
+	    $$san --tool $$tool --error-exitcode 1 python tests/cuda_sanitize.py || exit 1; \
+	done
 
 clean:
 	rm -rf build $(VENV) *.egg-info
