@@ -13,7 +13,6 @@ from __future__ import annotations
 import ctypes
 import fcntl
 import hashlib
-import math
 import os
 import shutil
 import subprocess
@@ -25,9 +24,10 @@ import torch
 
 from galaxyzoo import _native, ops
 
+_IMPORT_ERROR = None
 try:
     from galaxyzoo import _native_cuda
-except ImportError as exc:  # reported by test_module_imports_without_touching_cuda
+except ImportError as exc:  # reported by test_module_imports_and_sees_no_device_without_cuda
     _native_cuda, _IMPORT_ERROR = None, exc
 
 REPO = Path(__file__).resolve().parents[1]
@@ -107,7 +107,7 @@ def sample_images(count: int) -> np.ndarray:
 
 # --- always: no GPU needed --------------------------------------------------------------------
 
-def test_module_imports_without_touching_cuda():
+def test_module_imports_and_sees_no_device_without_cuda():
     assert _native_cuda is not None, f"galaxyzoo._native_cuda does not import: {_IMPORT_ERROR}"
     assert isinstance(_native_cuda.device_count(), int)
     if not torch.cuda.is_available():

@@ -110,14 +110,14 @@ struct ImageArgs {
     std::int64_t n, image_stride, row_stride;
 };
 
-__global__ void __launch_bounds__(kTileX * kTileY) init_kernel(ImageArgs a, Grid g, const int* __restrict__ thresholds, int fixed_threshold,
-                            Scratch s) {
+__global__ void __launch_bounds__(kTileX * kTileY)
+    init_kernel(ImageArgs a, Grid g, const int* __restrict__ thresholds, int fixed_threshold, Scratch s) {
     const int bx = blockIdx.x * blockDim.x + threadIdx.x, by = blockIdx.y * blockDim.y + threadIdx.y;
     const std::int64_t nb = g.blocks();
     for (std::int64_t i = blockIdx.z; i < a.n; i += gridDim.z) {
         if (bx == 0 && by == 0) s.nroots[i] = 0;
         if (bx >= g.bw || by >= g.bh) continue;
-        const int bound = foreground_bound(thresholds ? thresholds[i] : fixed_threshold);
+        const int threshold = thresholds ? thresholds[i] : fixed_threshold;
         const std::uint8_t* img = a.images + i * a.image_stride;
         std::uint8_t m = 0;
         for (int dy = 0; dy < 2; ++dy) {
@@ -128,8 +128,7 @@ __global__ void __launch_bounds__(kTileX * kTileY) init_kernel(ImageArgs a, Grid
                 const int x = 2 * bx + dx;
                 if (x >= g.w) break;
                 const std::uint8_t* p = row + 3 * x;
-                const int v = p[0] * GZ_GRAY_R + p[1] * GZ_GRAY_G + p[2] * GZ_GRAY_B + (1 << (GZ_GRAY_SHIFT - 1));
-                if (v >= bound) m |= std::uint8_t(1u << (2 * dy + dx));
+                if (is_foreground(p[0], p[1], p[2], threshold)) m |= std::uint8_t(1u << (2 * dy + dx));
             }
         }
         const int b = by * g.bw + bx;
@@ -210,8 +209,8 @@ __global__ void __launch_bounds__(kTileX * kTileY) stats_kernel(std::int64_t n, 
     }
 }
 
-__global__ void __launch_bounds__(kSelectThreads) select_kernel(std::int64_t n, Grid g, Scratch s, int mode, double pad,
-                              std::int32_t* __restrict__ boxes) {
+__global__ void __launch_bounds__(kSelectThreads)
+    select_kernel(std::int64_t n, Grid g, Scratch s, int mode, double pad, std::int32_t* __restrict__ boxes) {
     __shared__ Component best[kSelectThreads];
     __shared__ bool found[kSelectThreads];
     const int tid = threadIdx.x;
@@ -281,8 +280,11 @@ std::size_t find_roi_scratch_bytes(std::int64_t n, int h, int w) {
     if (n < 1 || h < 1 || w < 1 || h > kMaxSide || w > kMaxSide)
         throw std::invalid_argument("scratch_bytes_find_roi: need n >= 1 and 1 <= h, w <= " +
                                     std::to_string(kMaxSide));
+    const Grid g = ccl::make_grid(h, w);
+    if (n > std::int64_t(1) << 40 || n * g.blocks() > std::int64_t(1) << 50)
+        throw std::invalid_argument("scratch_bytes_find_roi: batch too large");
     Scratch unused{};
-    return layout(n, ccl::make_grid(h, w), nullptr, &unused);
+    return layout(n, g, nullptr, &unused);
 }
 
 void find_roi(const RoiLaunch& l) {
