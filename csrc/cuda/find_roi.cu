@@ -2,7 +2,7 @@
 // per block for the per-image kernels), all working memory in the caller's scratch:
 //   histogram       per-image grey histogram on the GZ_HIST_STEP grid (shared memory)
 //   threshold       gz::auto_threshold per image (only with threshold = auto)
-//   init            foreground bits of each 2x2 block, union-find parent = self
+//   init            foreground bits of each 2x2 block, union-find parent = self (foreground)
 //   merge           block union-find over 8-connectivity (ccl.cuh)
 //   compress        parent = root; each root takes a slot in the image's root list and
 //                   resets its statistics
@@ -133,7 +133,7 @@ __global__ void __launch_bounds__(kTileX * kTileY)
         }
         const int b = by * g.bw + bx;
         s.bits[i * nb + b] = m;
-        s.parent[i * nb + b] = b;
+        if (m) s.parent[i * nb + b] = b;  // only foreground blocks ever join the forest
     }
 }
 

@@ -27,7 +27,9 @@ int gz_emu_find_roi(const std::uint8_t* images, long long n, int h, int w, long 
                     long long row_stride, int mode, int threshold, double k, double pad, std::int32_t* boxes,
                     long long scratch_bytes, char* err, int errlen) {
     try {
-        std::vector<char> scratch(scratch_bytes > 0 ? scratch_bytes : 1);
+        // Garbage, like torch.empty on a device: a read of scratch the kernels never wrote
+        // shows up as wrong boxes (or a crash) instead of a lucky zero.
+        std::vector<char> scratch(scratch_bytes > 0 ? scratch_bytes : 1, static_cast<char>(0xA5));
         gz::cuda::find_roi({images, n, h, w, image_stride, row_stride, mode, threshold, k, pad, boxes,
                             scratch.data(), static_cast<std::size_t>(scratch_bytes), nullptr});
         return 0;
