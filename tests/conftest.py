@@ -92,7 +92,9 @@ def run_cli(tmp_path):
 def example_plugin(tmp_path_factory) -> str:
     """pip-install the example third-party distribution (editable, once per test session, under
     a lock shared by xdist workers) and make it importable here too. Returns its name."""
-    shared = tmp_path_factory.getbasetemp().parent
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # workers' temp dirs share this session's parent
+        shared = shared.parent
     with open(shared / "example-plugin.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         marker = shared / "example-plugin.installed"
