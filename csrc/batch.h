@@ -5,9 +5,10 @@
 
 #include "gz_common.h"
 
-// Hot row loops are compiled twice (AVX2 and baseline x86-64) and picked at load time.
+// Hot functions are compiled twice (x86-64-v3: AVX2, BMI, POPCNT; and baseline x86-64) and
+// picked at load time.
 #if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
-#define GZ_MULTIVERSION __attribute__((target_clones("avx2", "default")))
+#define GZ_MULTIVERSION __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
 #define GZ_MULTIVERSION
 #endif

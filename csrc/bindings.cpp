@@ -56,12 +56,15 @@ ImageBatch image_batch(const py::array& images) {
     if (images.shape(1) > kMaxSide || images.shape(2) > kMaxSide)
         throw py::value_error("images larger than " + std::to_string(kMaxSide) +
                               " pixels per side are not supported");
-    if (images.strides(3) != 1 || images.strides(2) != 3 || images.strides(1) <= 0 ||
-        images.strides(0) <= 0)
+    // Strides of size-1 dimensions are meaningless (numpy may report anything there).
+    const auto stride_ok = [&](int d, bool ok) { return images.shape(d) == 1 || ok; };
+    if (!(images.strides(3) == 1 && stride_ok(2, images.strides(2) == 3) &&
+          stride_ok(1, images.strides(1) > 0) && stride_ok(0, images.strides(0) > 0)))
         throw py::value_error("images must have contiguous RGB pixels and positive strides");
     return ImageBatch{static_cast<const uint8_t*>(images.data()), images.shape(0),
-                      (int)images.shape(1), (int)images.shape(2), images.strides(0),
-                      images.strides(1)};
+                      (int)images.shape(1), (int)images.shape(2),
+                      images.shape(0) == 1 ? 0 : images.strides(0),
+                      images.shape(1) == 1 ? 0 : images.strides(1)};
 }
 
 int32_t* boxes_buffer(py::array& boxes, int64_t n, bool writable) {

@@ -1,46 +1,188 @@
-// crop_resize: area/linear resampling of the box (integer, vertical pass first over whole
-// rows, then the horizontal taps), or supersampled bilinear when rotated; then the output
-// permutation for flips and right angles, and the dtype/normalisation conversion.
+// crop_resize: area/linear resampling of the box (integer: a vertical pass over whole rows,
+// then the horizontal taps of the S resulting rows), or supersampled bilinear when rotated;
+// then the output permutation for flips and right angles, and the dtype conversion.
 #include "crop_resize.h"
 
+#include "gray.h"
 #include "parallel.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define GZ_X86_DISPATCH 1
+#include <immintrin.h>
+#endif
 
 namespace gz {
 namespace {
 
-// inner[i] (+)= weight * src[i] over one row of n values.
-GZ_MULTIVERSION void weighted_row(uint32_t* __restrict inner, const uint8_t* __restrict src,
-                                  int n, uint32_t weight, bool first) {
-    if (first)
-        for (int i = 0; i < n; ++i) inner[i] = weight * src[i];
-    else
-        for (int i = 0; i < n; ++i) inner[i] += weight * src[i];
-}
-
-GZ_MULTIVERSION void round_row(uint16_t* __restrict out, const uint32_t* __restrict inner,
-                               int n) {
-    for (int i = 0; i < n; ++i) out[i] = (uint16_t)round_inner(inner[i]);
-}
-
-GZ_MULTIVERSION void gray_row(uint8_t* __restrict out, const uint8_t* __restrict p, int n) {
-    for (int x = 0; x < n; ++x) out[x] = (uint8_t)gray_u8(p[3 * x], p[3 * x + 1], p[3 * x + 2]);
-}
-
-// Horizontal taps of one resampled row: A[ax][c] for all ax, C channels interleaved.
-template <int C>
-void horizontal(const uint16_t* t, const AxisTable& xs, int size, float* out) {
-    const int taps = xs.taps;
-    for (int ax = 0; ax < size; ++ax) {
-        const uint16_t* src = t + (int64_t)xs.first[ax] * C;
-        const uint32_t* w = xs.w.data() + (int64_t)ax * taps;
-        uint32_t total[C] = {};
-        for (int k = 0; k < taps; ++k)
-            for (int c = 0; c < C; ++c) total[c] += w[k] * src[k * C + c];
-        for (int c = 0; c < C; ++c) out[ax * C + c] = area_value(total[c]);
+// out[i] = round_inner(sum_j w[j] * rows[j][i]) for i in [from, n).
+void vertical_scalar(const uint8_t* const* rows, const uint32_t* w, int taps, int from, int n,
+                     uint16_t* out) {
+    for (int i = from; i < n; ++i) {
+        uint32_t inner = 0;
+        for (int j = 0; j < taps; ++j) inner += w[j] * rows[j][i];
+        out[i] = (uint16_t)round_inner(inner);
     }
 }
 
-// A = the box resampled to S x S (no rotation), as floats, S x S x C.
+#ifdef GZ_X86_DISPATCH
+// 64 values at a time held in eight registers across all taps (one store per value), then
+// 8 at a time.
+__attribute__((target("avx2"))) void vertical_avx2(const uint8_t* const* rows,
+                                                   const uint32_t* w, int taps, int n,
+                                                   uint16_t* out) {
+    const __m256i half = _mm256_set1_epi32(128);
+    int i = 0;
+    for (; i + 64 <= n; i += 64) {
+        __m256i acc[8];
+        for (int v = 0; v < 8; ++v) acc[v] = _mm256_setzero_si256();
+        for (int j = 0; j < taps; ++j) {
+            const __m256i wj = _mm256_set1_epi32((int)w[j]);
+            const uint8_t* src = rows[j] + i;
+            for (int v = 0; v < 8; ++v) {
+                const __m128i bytes = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(src + 8 * v));
+                acc[v] = _mm256_add_epi32(acc[v],
+                                          _mm256_mullo_epi32(_mm256_cvtepu8_epi32(bytes), wj));
+            }
+        }
+        for (int v = 0; v < 8; v += 2) {
+            const __m256i a = _mm256_srli_epi32(_mm256_add_epi32(acc[v], half), 8);
+            const __m256i b = _mm256_srli_epi32(_mm256_add_epi32(acc[v + 1], half), 8);
+            // packus works per 128-bit lane: restore the order of the 16 values.
+            const __m256i packed = _mm256_permute4x64_epi64(_mm256_packus_epi32(a, b), 0xD8);
+            _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i + 8 * v), packed);
+        }
+    }
+    for (; i + 8 <= n; i += 8) {
+        __m256i acc = _mm256_setzero_si256();
+        for (int j = 0; j < taps; ++j) {
+            const __m128i bytes = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(rows[j] + i));
+            acc = _mm256_add_epi32(
+                acc, _mm256_mullo_epi32(_mm256_cvtepu8_epi32(bytes), _mm256_set1_epi32((int)w[j])));
+        }
+        const __m256i a = _mm256_srli_epi32(_mm256_add_epi32(acc, half), 8);
+        const __m128i packed = _mm_packus_epi32(_mm256_castsi256_si128(a),
+                                                _mm256_extracti128_si256(a, 1));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), packed);
+    }
+    vertical_scalar(rows, w, taps, i, n, out);
+}
+
+const bool has_avx2 = __builtin_cpu_supports("avx2");
+#endif
+
+void vertical(const uint8_t* const* rows, const uint32_t* w, int taps, int n, uint16_t* out) {
+#ifdef GZ_X86_DISPATCH
+    if (has_avx2) return vertical_avx2(rows, w, taps, n, out);
+#endif
+    vertical_scalar(rows, w, taps, 0, n, out);
+}
+
+// The values A are kept column-major per channel (index c*S*S + ax*S + ay): the AVX2
+// horizontal pass produces 8 output rows of one column at a time.
+constexpr int kBlock = 8;  // output rows per horizontal block
+
+// Horizontal taps of `count` rows of rounded vertical sums (C channels interleaved, rows
+// `pitch` apart) for output rows ay0 .. ay0 + count - 1.
+template <int C>
+void horizontal_scalar(const uint16_t* t, int64_t pitch, int count, const AxisTable& xs,
+                       int size, float* values, int ay0) {
+    const int taps = xs.taps;
+    const int64_t plane = (int64_t)size * size;
+    for (int r = 0; r < count; ++r, t += pitch)
+        for (int ax = 0; ax < size; ++ax) {
+            const uint16_t* src = t + (int64_t)xs.first[ax] * C;
+            const uint32_t* w = xs.w.data() + (int64_t)ax * taps;
+            uint32_t total[C] = {};
+            for (int k = 0; k < taps; ++k)
+                for (int c = 0; c < C; ++c) total[c] += w[k] * src[k * C + c];
+            for (int c = 0; c < C; ++c)
+                values[c * plane + (int64_t)ax * size + ay0 + r] = area_value(total[c]);
+        }
+}
+
+#ifdef GZ_X86_DISPATCH
+// 8x8 transpose of uint16: rows in[r * pitch .. + 8) -> out[col * 8 + r].
+__attribute__((target("avx2"))) inline void transpose8x8(const uint16_t* in, int64_t pitch,
+                                                         uint16_t* out) {
+    __m128i r[8], a[8], b[8];
+    for (int i = 0; i < 8; ++i)
+        r[i] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in + i * pitch));
+    for (int i = 0; i < 4; ++i) {
+        a[2 * i] = _mm_unpacklo_epi16(r[2 * i], r[2 * i + 1]);
+        a[2 * i + 1] = _mm_unpackhi_epi16(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 2; ++i)
+        for (int j = 0; j < 2; ++j) {
+            b[4 * i + j] = _mm_unpacklo_epi32(a[4 * i + j], a[4 * i + j + 2]);
+            b[4 * i + j + 2] = _mm_unpackhi_epi32(a[4 * i + j], a[4 * i + j + 2]);
+        }
+    // b[0..3]: columns (0,1), (4,5), (2,3), (6,7) of rows 0-3; b[4..7] the same of rows 4-7.
+    const int order[4] = {0, 2, 1, 3};
+    for (int q = 0; q < 4; ++q) {
+        const __m128i lo = b[order[q]], hi = b[4 + order[q]];
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 16 * q), _mm_unpacklo_epi64(lo, hi));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 16 * q + 8), _mm_unpackhi_epi64(lo, hi));
+    }
+}
+
+// (float)u for uint32 lanes, exactly as the scalar conversion rounds: hi * 2^16 and lo are
+// exact floats, so their sum is rounded once.
+__attribute__((target("avx2"))) inline __m256 u32_to_float(__m256i u) {
+    const __m256 hi = _mm256_cvtepi32_ps(_mm256_srli_epi32(u, 16));
+    const __m256 lo = _mm256_cvtepi32_ps(_mm256_and_si256(u, _mm256_set1_epi32(0xFFFF)));
+    return _mm256_add_ps(_mm256_mul_ps(hi, _mm256_set1_ps(65536.0f)), lo);
+}
+
+// The 8 rows are transposed so each source column is 8 contiguous values, then every
+// output column (ax, c) is a weighted sum of `taps` such vectors.
+template <int C>
+__attribute__((target("avx2"))) void horizontal_avx2(const uint16_t* t, int64_t pitch,
+                                                     int count, int ncols, const AxisTable& xs,
+                                                     int size, float* values, int ay0,
+                                                     uint16_t* cols) {
+    for (int col = 0; col < ncols; col += 8) transpose8x8(t + col, pitch, cols + col * 8);
+    const int taps = xs.taps;
+    const int64_t plane = (int64_t)size * size;
+    const __m256 scale = _mm256_set1_ps(1.0f / 16777216.0f);
+    for (int ax = 0; ax < size; ++ax) {
+        const uint16_t* src = cols + (int64_t)xs.first[ax] * C * 8;
+        const uint32_t* w = xs.w.data() + (int64_t)ax * taps;
+        __m256i acc[C];
+        for (int c = 0; c < C; ++c) acc[c] = _mm256_setzero_si256();
+        for (int k = 0; k < taps; ++k) {
+            const __m256i wk = _mm256_set1_epi32((int)w[k]);
+            for (int c = 0; c < C; ++c) {
+                const __m128i v = _mm_loadu_si128(
+                    reinterpret_cast<const __m128i*>(src + (k * C + c) * 8));
+                acc[c] = _mm256_add_epi32(acc[c], _mm256_mullo_epi32(_mm256_cvtepu16_epi32(v), wk));
+            }
+        }
+        for (int c = 0; c < C; ++c) {
+            const __m256 f = _mm256_mul_ps(u32_to_float(acc[c]), scale);
+            float* out = values + c * plane + (int64_t)ax * size + ay0;
+            if (count == kBlock) {
+                _mm256_storeu_ps(out, f);
+            } else {
+                alignas(32) float tmp[kBlock];
+                _mm256_store_ps(tmp, f);
+                for (int r = 0; r < count; ++r) out[r] = tmp[r];
+            }
+        }
+    }
+}
+#endif
+
+template <int C>
+void horizontal(const uint16_t* t, int64_t pitch, int count, int ncols, const AxisTable& xs,
+                int size, float* values, int ay0, uint16_t* cols) {
+#ifdef GZ_X86_DISPATCH
+    if (has_avx2) return horizontal_avx2<C>(t, pitch, count, ncols, xs, size, values, ay0, cols);
+#endif
+    (void)ncols, (void)cols;
+    horizontal_scalar<C>(t, pitch, count, xs, size, values, ay0);
+}
+
+// A = the box resampled to S x S (no rotation), column-major planar floats.
 void area_resample(const uint8_t* img, int64_t row_stride, const Box& b, const ResizeParams& p,
                    ResizeWorkspace& ws) {
     const int S = p.size, C = p.channels();
@@ -49,25 +191,36 @@ void area_resample(const uint8_t* img, int64_t row_stride, const Box& b, const R
     ws.xs.build(bw, S, linear);
     ws.ys.build(bh, S, linear);
     const int n = bw * C;
-    ws.inner.resize(n);
-    ws.rounded.resize((size_t)n + (size_t)ws.xs.taps * C);  // padded taps may read past n
-    ws.gray_row.resize(bw);
+    // Padded taps may read up to taps * C past n; the transpose works in blocks of 8.
+    const int ncols = (n + ws.xs.taps * C + 7) / 8 * 8;
+    ws.rounded.assign((size_t)kBlock * ncols, 0);
+    ws.columns.resize((size_t)kBlock * ncols);
     ws.values.resize((size_t)S * S * C);
+    ws.rows.resize(ws.ys.taps);
     const uint8_t* origin = img + (int64_t)b.y0 * row_stride + 3 * (int64_t)b.x0;
-    for (int ay = 0; ay < S; ++ay) {
-        const uint32_t* wy = ws.ys.w.data() + (int64_t)ay * ws.ys.taps;
-        for (int j = 0; j < ws.ys.taps; ++j) {
-            const uint8_t* row = origin + (int64_t)(ws.ys.first[ay] + j) * row_stride;
-            if (p.gray) {
-                gray_row(ws.gray_row.data(), row, bw);
-                row = ws.gray_row.data();
-            }
-            weighted_row(ws.inner.data(), row, n, wy[j], j == 0);
+    int64_t stride = row_stride;
+    if (p.gray) {  // grey once per box pixel, then resample the single channel
+        ws.gray_box.resize((size_t)bw * bh);
+        for (int y = 0; y < bh; ++y)
+            gray_row(origin + y * row_stride, bw, ws.gray_box.data() + (int64_t)y * bw);
+        origin = ws.gray_box.data();
+        stride = bw;
+    }
+    for (int ay0 = 0; ay0 < S; ay0 += kBlock) {
+        const int count = gz_min(kBlock, S - ay0);
+        for (int r = 0; r < count; ++r) {
+            const int ay = ay0 + r;
+            for (int j = 0; j < ws.ys.taps; ++j)
+                ws.rows[j] = origin + (int64_t)(ws.ys.first[ay] + j) * stride;
+            vertical(ws.rows.data(), ws.ys.w.data() + (int64_t)ay * ws.ys.taps, ws.ys.taps, n,
+                     ws.rounded.data() + (int64_t)r * ncols);
         }
-        round_row(ws.rounded.data(), ws.inner.data(), n);
-        float* out = ws.values.data() + (int64_t)ay * S * C;
-        if (C == 1) horizontal<1>(ws.rounded.data(), ws.xs, S, out);
-        else horizontal<3>(ws.rounded.data(), ws.xs, S, out);
+        if (C == 1)
+            horizontal<1>(ws.rounded.data(), ncols, count, ncols, ws.xs, S, ws.values.data(),
+                          ay0, ws.columns.data());
+        else
+            horizontal<3>(ws.rounded.data(), ncols, count, ncols, ws.xs, S, ws.values.data(),
+                          ay0, ws.columns.data());
     }
 }
 
@@ -80,6 +233,7 @@ void rotated_resample(const uint8_t* img, int h, int w, int64_t row_stride, cons
     const float bw = (float)(b.x1 - b.x0), bh = (float)(b.y1 - b.y0);
     const float cx = 0.5f * (float)(b.x0 + b.x1), cy = 0.5f * (float)(b.y0 + b.y1);
     const float nn = (float)(n * n);
+    const int64_t plane = (int64_t)S * S;
     ws.values.resize((size_t)S * S * C);
     for (int oy = 0; oy < S; ++oy) {
         for (int ox = 0; ox < S; ++ox) {
@@ -96,27 +250,42 @@ void rotated_resample(const uint8_t* img, int h, int w, int64_t row_stride, cons
                         sum[c] += bilinear(img, row_stride, w, h, px, py, c, p.gray);
                 }
             }
-            float* out = ws.values.data() + ((int64_t)oy * S + ox) * C;
-            for (int c = 0; c < C; ++c) out[c] = sum[c] / nn;
+            for (int c = 0; c < C; ++c) ws.values[c * plane + (int64_t)ox * S + oy] = sum[c] / nn;
         }
     }
 }
 
-template <class T, class Convert>
-void write_output(const ResizeWorkspace& ws, int S, int C, bool permuted, int cs, int sn,
-                  int flips, T* out, Convert convert) {
+GZ_MULTIVERSION void convert_u8(const float* v, int64_t n, uint8_t* out) {
+    for (int64_t i = 0; i < n; ++i) out[i] = to_u8(v[i]);
+}
+
+GZ_MULTIVERSION void convert_f32(const float* v, int64_t n, float mean, float std, float* out) {
+    for (int64_t i = 0; i < n; ++i) out[i] = to_f32(v[i], mean, std);
+}
+
+// Output plane c: A read column-major, through the right-angle/flip permutation when
+// needed (A(ax, ay) is values[ax * S + ay]), then converted.
+template <class T>
+void write_plane(const float* values, int S, bool permuted, int cs, int sn, int flips,
+                 const ResizeParams& p, int c, T* out, std::vector<float>& scratch) {
+    const int64_t plane = (int64_t)S * S;
+    const float* v = values + c * plane;
+    scratch.resize(plane);
     for (int oy = 0; oy < S; ++oy)
         for (int ox = 0; ox < S; ++ox) {
             int ax = ox, ay = oy;
             if (permuted) permute_output(S, cs, sn, flips, ox, oy, &ax, &ay);
-            const float* v = ws.values.data() + ((int64_t)ay * S + ax) * C;
-            for (int c = 0; c < C; ++c) out[((int64_t)c * S + oy) * S + ox] = convert(v[c], c);
+            scratch[(int64_t)oy * S + ox] = v[(int64_t)ax * S + ay];
         }
+    if constexpr (sizeof(T) == 1) convert_u8(scratch.data(), plane, out);
+    else convert_f32(scratch.data(), plane, p.mean[c], p.std[c], out);
 }
 
 }  // namespace
 
-void AxisTable::build(int length, int size, bool linear) {
+void AxisTable::build(int length_, int size_, bool linear_) {
+    if (length_ == length && size_ == size && linear_ == linear) return;
+    length = length_, size = size_, linear = linear_;
     taps = 0;
     first.resize(size);
     for (int k = 0; k < size; ++k) taps = gz_max(taps, axis_taps(length, size, k, linear).count);
@@ -142,15 +311,15 @@ void crop_resize_one(const uint8_t* img, int h, int w, int64_t row_stride, const
     if (integer_path) area_resample(img, row_stride, b, p, ws);
     else rotated_resample(img, h, w, row_stride, b, cs, sn, flips, p, ws);
     const bool permuted = integer_path && (flips || cs != 1.0f);
-    const int64_t plane = (int64_t)C * S * S;
-    if (p.out_dtype == GZ_OUT_UINT8) {
-        write_output(ws, S, C, permuted, (int)cs, (int)sn, flips,
-                     static_cast<uint8_t*>(p.out) + i * plane,
-                     [](float v, int) { return to_u8(v); });
-    } else {
-        write_output(ws, S, C, permuted, (int)cs, (int)sn, flips,
-                     static_cast<float*>(p.out) + i * plane,
-                     [&p](float v, int c) { return to_f32(v, p.mean[c], p.std[c]); });
+    const int64_t plane = (int64_t)S * S;
+    // The rotated path applies flips itself; the integer path permutes indices here.
+    for (int c = 0; c < C; ++c) {
+        if (p.out_dtype == GZ_OUT_UINT8)
+            write_plane(ws.values.data(), S, permuted, (int)cs, (int)sn, flips, p, c,
+                        static_cast<uint8_t*>(p.out) + (i * C + c) * plane, ws.permuted);
+        else
+            write_plane(ws.values.data(), S, permuted, (int)cs, (int)sn, flips, p, c,
+                        static_cast<float*>(p.out) + (i * C + c) * plane, ws.permuted);
     }
 }
 

@@ -1,67 +1,46 @@
-// find_roi: grey + threshold + run extraction fused in one pass over each row, union-find
-// over the runs (8-connectivity), per-component statistics at the roots, then the choice
-// and box rules of gz_common.h.
+// find_roi: grey rows (AVX2), foreground bits by comparison, runs from the bit edges,
+// union-find over the runs (8-connectivity), per-component statistics in one pass over the
+// runs, then the choice and box rules of gz_common.h.
 #include "find_roi.h"
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
+#include <string.h>
 
+#include "gray.h"
 #include "parallel.h"
 
 namespace gz {
 namespace {
 
-// mask[x] = 0xFF where pixel x of the row is foreground (gray > threshold), else 0.
-GZ_MULTIVERSION void foreground_row(const uint8_t* __restrict p, int w, int bound,
-                                    uint8_t* __restrict mask) {
-    for (int x = 0; x < w; ++x) {
-        const int v = p[3 * x] * GZ_GRAY_R + p[3 * x + 1] * GZ_GRAY_G + p[3 * x + 2] * GZ_GRAY_B +
-                      (1 << (GZ_GRAY_SHIFT - 1));
-        mask[x] = (uint8_t)-(int)(v >= bound);
-    }
-}
-
-// Packs 0x00/0xFF bytes (a multiple of 64) into bits, bit i of word j = byte 64j + i.
-void pack_bits(const uint8_t* mask, int nwords, uint64_t* bits) {
-    for (int j = 0; j < nwords; ++j, mask += 64) {
-#if defined(__SSE2__)
-        uint64_t word = 0;
-        for (int q = 0; q < 4; ++q) {
-            const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(mask + 16 * q));
-            word |= (uint64_t)(uint32_t)_mm_movemask_epi8(v) << (16 * q);
-        }
-#else
-        uint64_t word = 0;
-        for (int i = 0; i < 64; ++i) word |= (uint64_t)(mask[i] & 1) << i;
-#endif
-        bits[j] = word;
-    }
-}
-
-// Appends the runs of a packed row: every set bit of m ^ (m << 1) is a run start or end,
-// so each run costs two count-trailing-zeros, with no per-pixel branch.
-void extract_runs(const uint64_t* bits, int nwords, int y, std::vector<Run>& runs) {
+// The runs of a packed row. Every set bit of m ^ (m << 1) is an edge, and edges alternate
+// start, end, ...; the edge positions are flattened eight per word without branching (a
+// word rarely has more), so noisy rows cost no mispredicted branches. `pos` needs room for
+// 64 * nwords + 8 entries.
+int extract_runs(const uint64_t* bits, int nwords, int y, int* pos, Run* out) {
+    int n = 0;
     uint64_t carry = 0;  // last bit of the previous word
-    int xs = 0;
     for (int j = 0; j < nwords; ++j) {
         const uint64_t m = bits[j];
         uint64_t edges = m ^ ((m << 1) | carry);
         carry = m >> 63;
-        while (edges) {
-            const int x = 64 * j + __builtin_ctzll(edges);
+        const int count = __builtin_popcountll(edges);
+        int* p = pos + n;
+        // Entries past `count` are scratch (bit 63 keeps ctz defined once edges run out).
+        for (int k = 0; k < 8; ++k) {
+            p[k] = 64 * j + __builtin_ctzll(edges | (1ull << 63));
             edges &= edges - 1;
-            if ((m >> (x & 63)) & 1) {
-                xs = x;
-            } else {
-                runs.push_back(Run{xs, x, y, (int)runs.size()});
-            }
         }
+        for (int k = 8; k < count; ++k) {
+            p[k] = 64 * j + __builtin_ctzll(edges);
+            edges &= edges - 1;
+        }
+        n += count;
     }
-    if (carry) runs.push_back(Run{xs, 64 * nwords, y, (int)runs.size()});
+    if (n & 1) pos[n++] = 64 * nwords;  // a run reaching the (zero-padded) end
+    for (int i = 0; i < n / 2; ++i) out[i] = Run{pos[2 * i], pos[2 * i + 1], y, 0};
+    return n / 2;
 }
 
-inline int find_root(std::vector<Run>& runs, int i) {
+inline int find_root(Run* runs, int i) {
     while (runs[i].parent != i) {
         runs[i].parent = runs[runs[i].parent].parent;  // path halving
         i = runs[i].parent;
@@ -69,80 +48,94 @@ inline int find_root(std::vector<Run>& runs, int i) {
     return i;
 }
 
-// The smaller index becomes the root, so a root is always its component's first run.
-inline void unite(std::vector<Run>& runs, int a, int b) {
-    a = find_root(runs, a);
-    b = find_root(runs, b);
-    if (a < b) runs[b].parent = a;
-    else if (b < a) runs[a].parent = b;
-}
-
-// Unites the runs [cur, end) of row y with the 8-adjacent runs [prev, cur) of row y - 1.
-void connect_rows(std::vector<Run>& runs, int prev, int cur, int end) {
+// Links the runs [cur, end) of a row to their 8-adjacent runs [prev, cur) of the row above.
+// A new run takes the root of its first neighbour as parent; each further neighbour's root
+// is merged, the smaller index staying root, so a root is always its component's first run.
+void connect_rows(Run* runs, int prev, int cur, int end) {
     int j = prev;
     for (int i = cur; i < end; ++i) {
         const int xs = runs[i].xs, xe = runs[i].xe;
         while (j < cur && runs[j].xe < xs) ++j;  // ends left of xs - 1: no contact
-        for (int k = j; k < cur && runs[k].xs <= xe; ++k) unite(runs, i, k);
+        int root = i;
+        for (int k = j; k < cur && runs[k].xs <= xe; ++k) {
+            const int r = find_root(runs, k);
+            if (root == i) root = r;
+            else if (r < root) runs[root].parent = r, root = r;
+            else if (root < r) runs[r].parent = root;
+        }
+        runs[i].parent = root;
     }
+}
+
+// The auto threshold from the grey image (rows of `stride` bytes).
+int auto_threshold_of(const uint8_t* gray, int h, int w, int64_t stride, double k) {
+    // Four interleaved histograms: sky pixels pile into a few bins, and one counter array
+    // would serialise on store-to-load forwarding.
+    uint32_t sub[4][256] = {};
+    for (int y = 0; y < h; y += GZ_HIST_STEP) {
+        const uint8_t* row = gray + y * stride;
+        int x = 0;
+        for (; x + 3 * GZ_HIST_STEP < w; x += 4 * GZ_HIST_STEP) {
+            ++sub[0][row[x]];
+            ++sub[1][row[x + GZ_HIST_STEP]];
+            ++sub[2][row[x + 2 * GZ_HIST_STEP]];
+            ++sub[3][row[x + 3 * GZ_HIST_STEP]];
+        }
+        for (; x < w; x += GZ_HIST_STEP) ++sub[0][row[x]];
+    }
+    uint32_t hist[256];
+    for (int v = 0; v < 256; ++v) hist[v] = sub[0][v] + sub[1][v] + sub[2][v] + sub[3][v];
+    return auto_threshold(hist, k);
 }
 
 }  // namespace
 
-int image_threshold(const uint8_t* img, int h, int w, int64_t row_stride, const RoiParams& p) {
-    if (p.threshold >= 0) return p.threshold;
-    // Four interleaved histograms: sky pixels pile into a few bins, and one counter array
-    // would serialise on store-to-load forwarding.
-    uint32_t sub[4][256] = {};
-    int i = 0;
-    for (int y = 0; y < h; y += GZ_HIST_STEP) {
-        const uint8_t* row = img + (int64_t)y * row_stride;
-        for (int x = 0; x < w; x += GZ_HIST_STEP, ++i) {
-            const uint8_t* q = row + 3 * x;
-            ++sub[i & 3][gray_u8(q[0], q[1], q[2])];
-        }
-    }
-    uint32_t hist[256];
-    for (int v = 0; v < 256; ++v) hist[v] = sub[0][v] + sub[1][v] + sub[2][v] + sub[3][v];
-    return auto_threshold(hist, p.k);
-}
-
-Box find_roi_one(const uint8_t* img, int h, int w, int64_t row_stride, const RoiParams& p,
-                 RoiWorkspace& ws) {
-    const int threshold = image_threshold(img, h, w, row_stride, p);
-    if (threshold >= 255) return whole_image(w, h);
-    const int bound = foreground_bound(threshold);
-
-    // The row is padded to whole 64-bit words with background, so runs end at w at most.
+GZ_MULTIVERSION Box find_roi_one(const uint8_t* img, int h, int w, int64_t row_stride,
+                                 const RoiParams& p, RoiWorkspace& ws) {
+    // Grey rows padded with zeros (background for any threshold) to whole 64-bit words.
     const int nwords = (w + 63) / 64;
-    ws.mask.assign((size_t)nwords * 64, 0);
-    ws.bits.resize(nwords);
-    std::vector<Run>& runs = ws.runs;
-    runs.clear();
-    int prev = 0;
+    const int64_t stride = 64 * (int64_t)nwords;
+    // All grey rows first: a streaming pass the prefetchers keep up with (interleaving it
+    // with the branchy run code below stalls on memory), and the auto threshold needs them.
+    ws.gray.resize(h * stride);
     for (int y = 0; y < h; ++y) {
-        foreground_row(img + (int64_t)y * row_stride, w, bound, ws.mask.data());
-        pack_bits(ws.mask.data(), nwords, ws.bits.data());
-        const int cur = (int)runs.size();
-        extract_runs(ws.bits.data(), nwords, y, runs);
-        connect_rows(runs, prev, cur, (int)runs.size());
-        prev = cur;
+        uint8_t* row = ws.gray.data() + y * stride;
+        gray_row(img + (int64_t)y * row_stride, w, row);
+        memset(row + w, 0, stride - w);
     }
-    if (runs.empty()) return whole_image(w, h);
+    const int threshold =
+        p.threshold >= 0 ? p.threshold : auto_threshold_of(ws.gray.data(), h, w, stride, p.k);
+    if (threshold >= 255) return whole_image(w, h);
 
-    // Component statistics in one pass: a run's parent always has a smaller index (unite
-    // keeps the smaller root), so the parent's label is known when the run is reached.
-    std::vector<int>& label = ws.label;
-    std::vector<Component>& comps = ws.comps;
-    label.resize(runs.size());
-    comps.clear();
-    for (int i = 0; i < (int)runs.size(); ++i) {
+    // At most ceil(w / 2) runs per row.
+    ws.runs.resize((size_t)h * ((w + 1) / 2));
+    ws.bits.resize(nwords);
+    ws.edges.resize(64 * (size_t)nwords + 8);
+    Run* runs = ws.runs.data();
+    int n = 0, prev = 0;
+    for (int y = 0; y < h; ++y) {
+        threshold_bits(ws.gray.data() + y * stride, nwords, threshold, ws.bits.data());
+        const int added = extract_runs(ws.bits.data(), nwords, y, ws.edges.data(), runs + n);
+        connect_rows(runs, prev, n, n + added);
+        prev = n;
+        n += added;
+    }
+    if (n == 0) return whole_image(w, h);
+
+    // Component statistics in one pass: a run's parent always has a smaller index, so the
+    // parent's label is known when the run is reached.
+    if (ws.label.size() < (size_t)n) ws.label.resize(n), ws.comps.resize(n);
+    int* label = ws.label.data();
+    Component* comps = ws.comps.data();
+    int ncomp = 0;
+    const bool central = p.mode == GZ_MODE_CENTRAL;
+    for (int i = 0; i < n; ++i) {
         const Run& r = runs[i];
-        const int64_t d2 = p.mode == GZ_MODE_CENTRAL ? run_dist2(r.xs, r.xe, r.y, w, h) : 0;
+        const int64_t d2 = central ? run_dist2(r.xs, r.xe, r.y, w, h) : 0;
         if (r.parent == i) {
-            label[i] = (int)comps.size();
-            comps.push_back(
-                Component{r.xs, r.y, r.xe, r.y + 1, r.xe - r.xs, (int64_t)r.y * w + r.xs, d2});
+            label[i] = ncomp;
+            comps[ncomp++] =
+                Component{r.xs, r.y, r.xe, r.y + 1, r.xe - r.xs, (int64_t)r.y * w + r.xs, d2};
             continue;
         }
         Component& c = comps[label[i] = label[r.parent]];
@@ -153,8 +146,8 @@ Box find_roi_one(const uint8_t* img, int h, int w, int64_t row_stride, const Roi
         c.dist2 = gz_min(c.dist2, d2);
     }
     const Component* best = &comps[0];
-    for (const Component& c : comps)
-        if (better_component(c, *best, p.mode)) best = &c;
+    for (int c = 1; c < ncomp; ++c)
+        if (better_component(comps[c], *best, p.mode)) best = &comps[c];
     return box_for(best, p.mode, w, h, p.pad);
 }
 

@@ -14,15 +14,13 @@ struct Run {
 
 // Reused per thread so that steady-state calls allocate nothing.
 struct RoiWorkspace {
-    std::vector<uint8_t> mask;   // one row of 0x00/0xFF foreground flags, padded to 64
-    std::vector<uint64_t> bits;  // the same row packed to bits
+    std::vector<uint8_t> gray;   // grey rows padded to whole 64-pixel words (zeros)
+    std::vector<uint64_t> bits;  // one row of foreground bits
+    std::vector<int> edges;      // one row of run edge positions
     std::vector<Run> runs;
-    std::vector<int> label;            // run -> component index
+    std::vector<int> label;  // run -> component index
     std::vector<Component> comps;
 };
-
-// Threshold for one image: params.threshold, or the auto rule of gz_common.h.
-int image_threshold(const uint8_t* img, int h, int w, int64_t row_stride, const RoiParams& p);
 
 Box find_roi_one(const uint8_t* img, int h, int w, int64_t row_stride, const RoiParams& p,
                  RoiWorkspace& ws);

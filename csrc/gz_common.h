@@ -73,7 +73,9 @@ GZ_HD int floor_half(int a) { return a >= 0 ? a / 2 : -((1 - a) / 2); }
 // ---------------------------------------------------------------------------------------
 // Grey and foreground
 // ---------------------------------------------------------------------------------------
-// OpenCV's fixed-point RGB->GRAY for uint8: (R*4899 + G*9617 + B*1868 + 8192) >> 14.
+// OpenCV 4.x's fixed-point RGB->GRAY for uint8 (the seed's era):
+// (R*4899 + G*9617 + B*1868 + 8192) >> 14. OpenCV 5 switched to 15-bit weights (9798, 19235,
+// 3735), which differ by one level on ~0.2% of pixels; we keep the 4.x rule.
 constexpr int GZ_GRAY_R = 4899, GZ_GRAY_G = 9617, GZ_GRAY_B = 1868, GZ_GRAY_SHIFT = 14;
 
 GZ_HD int gray_u8(int r, int g, int b) {
@@ -265,7 +267,8 @@ GZ_HD uint32_t axis_weight(int L, int S, int k, bool linear, int x) {
 }
 
 GZ_HD uint32_t round_inner(uint32_t inner) { return (inner + 128u) >> 8; }
-GZ_HD float area_value(uint32_t total) { return (float)total / 16777216.0f; }
+// (float)total / 2^24, written as the (bit-identical) multiplication by 2^-24.
+GZ_HD float area_value(uint32_t total) { return (float)total * (1.0f / 16777216.0f); }
 
 // Source channel c (0..2) at box-relative (x, y), or grey when gray.
 GZ_HD int fetch(const uint8_t* img, int64_t row_stride, int x, int y, int c, bool gray) {

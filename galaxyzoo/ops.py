@@ -305,10 +305,10 @@ def _device(images) -> torch.device:
 def _host_array(images) -> np.ndarray:
     """A zero-copy numpy view when the layout fits the native code (RGB pixels contiguous)."""
     arr = images.numpy() if isinstance(images, torch.Tensor) else images
-    s = arr.strides
-    if s[3] != 1 or s[2] != 3 or s[1] <= 0 or s[0] <= 0:
-        arr = np.ascontiguousarray(arr)
-    return arr
+    # Strides of size-1 dimensions are irrelevant.
+    fits = all(n == 1 or ok for n, ok in zip(arr.shape, (arr.strides[0] > 0, arr.strides[1] > 0,
+                                                        arr.strides[2] == 3, arr.strides[3] == 1)))
+    return arr if fits else np.ascontiguousarray(arr)
 
 
 def _whole_image_boxes(n: int, h: int, w: int, device: torch.device) -> torch.Tensor:
