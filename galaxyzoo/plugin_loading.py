@@ -18,7 +18,7 @@ import sys
 import time
 import traceback
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import pluggy
 
@@ -153,6 +153,9 @@ def _load_order(ep: metadata.EntryPoint) -> tuple[bool, str, str]:
     return (dist != CORE_DIST, dist, ep.name)
 
 
+Report = Callable[..., None]  # report(what, error, exception=None): record a Problem
+
+
 class _Loader:
     def __init__(self, environ: Mapping[str, str]):
         self.environ = environ
@@ -161,9 +164,8 @@ class _Loader:
         self.manager.add_hookspecs(hookspecs)
         self.records: list[PluginRecord] = []
         self.entries: list[Entry] = []
-        # kind -> name -> winning entry; (kind, dist, name) -> any entry
-        self.winners: dict[str, dict[str, Entry]] = {kind: {} for kind in KINDS}
-        self.qualified: set[tuple[str, str, str]] = set()
+        self.winners: dict[str, dict[str, Entry]] = {kind: {} for kind in KINDS}  # kind -> name -> entry
+        self.qualified: set[tuple[str, str, str]] = set()  # (kind, normalised dist, name) taken
 
     def log(self, message: str) -> None:
         if self.trace:
@@ -175,53 +177,58 @@ class _Loader:
         return Loaded(tuple(self.records), tuple(self.entries))
 
     def load(self, ep: metadata.EntryPoint) -> None:
+        """Import, register and query one entry point; append its record."""
         dist = ep.dist.name if ep.dist else "<unknown>"
-        version = ep.dist.version if ep.dist else ""
         problems: list[Problem] = []
         contributions: dict[str, list[str]] = {}
 
-        def record(status: str) -> None:
-            if status == "ok" and problems:
-                status = "problems"
-            names = {kind: tuple(contributions[kind]) for kind in KINDS if contributions.get(kind)}
-            self.records.append(PluginRecord(dist, version, ep.name, ep.value, status, names, tuple(problems)))
-            self.log(f"{dist} [{ep.name}] {status}" + "".join(f"\n  {p}" for p in problems))
-
-        def problem(what: str, error: str, exc: BaseException | None = None) -> None:
+        def report(what: str, error: str, exc: BaseException | None = None) -> None:
             problems.append(Problem(dist, ep.name, what, error, exc))
             if exc is not None and self.trace:
                 traceback.print_exception(exc, file=sys.stderr)
 
         if _disabled(ep.name, dist, self.environ):
-            record("disabled")
-            return
+            status = "disabled"
+        else:
+            plugin = self.register(ep, dist, report)
+            if plugin is None:
+                status = "failed"
+            else:
+                self.collect(plugin, ep, dist, report, contributions)
+                status = "problems" if problems else "ok"
+        names = {kind: tuple(contributions[kind]) for kind in KINDS if contributions.get(kind)}
+        version = ep.dist.version if ep.dist else ""
+        self.records.append(PluginRecord(dist, version, ep.name, ep.value, status, names, tuple(problems)))
+        self.log(f"{dist} [{ep.name}] {status}" + "".join(f"\n  {p}" for p in problems))
+
+    def register(self, ep: metadata.EntryPoint, dist: str, report: Report) -> Any:
+        """The imported, registered plugin object, or None (with the reason reported)."""
         self.log(f"loading {dist} [{ep.name}] = {ep.value}")
         start = time.perf_counter()
+        # A plugin calling sys.exit() at import must not take the whole program down.
         try:
             plugin = ep.load()
-        # A plugin calling sys.exit() at import must not take the whole program down.
         except (Exception, SystemExit) as exc:
-            problem("import failed", _error_text(exc), exc)
-            record("failed")
-            return
+            report("import failed", _error_text(exc), exc)
+            return None
         self.log(f"imported {ep.value} in {1e3 * (time.perf_counter() - start):.1f} ms")
-
-        plugin_id = f"{dist}:{ep.name}"
         other = self.manager.get_name(plugin)
         if other is not None:
-            problem("duplicate entry point", f"{ep.value} is already registered as {other}")
-            record("failed")
-            return
+            report("duplicate entry point", f"{ep.value} is already registered as {other}")
+            return None
         try:
-            self.manager.register(plugin, name=plugin_id)
+            self.manager.register(plugin, name=f"{dist}:{ep.name}")
         except Exception as exc:
             # pluggy < 1.6 could leave some hook implementations behind after a failed check.
             if self.manager.is_registered(plugin):
                 self.manager.unregister(plugin)
-            problem("rejected by the hook contract", _error_text(exc), exc)
-            record("failed")
-            return
+            report("rejected by the hook contract", _error_text(exc), exc)
+            return None
+        return plugin
 
+    def collect(self, plugin: Any, ep: metadata.EntryPoint, dist: str, report: Report,
+                contributions: dict[str, list[str]]) -> None:
+        """Call each of the plugin's hook implementations on its own and keep what is valid."""
         impls = [
             (caller.name, impl)
             for caller in self.manager.get_hookcallers(plugin) or []
@@ -229,48 +236,46 @@ class _Loader:
             if impl.plugin is plugin
         ]
         if not impls:
-            problem("no hooks", "it has no @galaxyzoo.hookimpl function, so it adds nothing")
+            report("no hooks", "it has no @galaxyzoo.hookimpl function, so it adds nothing")
         for hook_name, impl in impls:
             if hook_name not in HOOK_KINDS:
                 if not impl.optionalhook:
-                    problem(f"unknown hook {hook_name}", _unknown_hook_hint(hook_name))
+                    report(f"unknown hook {hook_name}", _unknown_hook_hint(hook_name))
                 continue
             kind = HOOK_KINDS[hook_name]
-            for spec in self.call(impl.function, hook_name, kind, problem):
-                accepted = self.add(Entry(kind, spec, dist, ep.name), problem)
-                if accepted:
+            for spec in self.call(impl.function, hook_name, kind, report):
+                if self.add(Entry(kind, spec, dist, ep.name), report):
                     contributions.setdefault(kind, []).append(spec.name)
-        record("ok")
 
-    def call(self, function: Any, hook_name: str, kind: str, problem: Any) -> list[Any]:
+    def call(self, function: Callable[[], Any], hook_name: str, kind: str, report: Report) -> list[Any]:
         """Call one hook implementation; return the valid specs it gave."""
         try:
             result = function()
         except Exception as exc:
-            problem(f"hook {hook_name} raised", _error_text(exc), exc)
+            report(f"hook {hook_name} raised", _error_text(exc), exc)
             return []
         expected = SPEC_TYPES[kind].__name__
         if not isinstance(result, (list, tuple)):
-            problem(f"hook {hook_name} returned {type(result).__name__}", f"expected a list of {expected}")
+            report(f"hook {hook_name} returned {type(result).__name__}", f"expected a list of {expected}")
             return []
         valid = []
         for item in result:
             if isinstance(item, SPEC_TYPES[kind]):
                 valid.append(item)
             else:
-                problem(f"hook {hook_name} returned a {type(item).__name__}", f"expected {expected}, got {item!r}")
+                report(f"hook {hook_name} returned a {type(item).__name__}", f"expected {expected}, got {item!r}")
         return valid
 
-    def add(self, entry: Entry, problem: Any) -> bool:
+    def add(self, entry: Entry, report: Report) -> bool:
         """First come, first served: a later plugin's clashing name stays reachable as dist:name."""
         key = (entry.kind, normalize_dist(entry.dist), entry.name)
         if key in self.qualified:
-            problem(f"duplicate {entry.kind} {entry.name!r}", "this distribution already provides it; ignored")
+            report(f"duplicate {entry.kind} {entry.name!r}", "this distribution already provides it; ignored")
             return False
         winner = self.winners[entry.kind].get(entry.name)
         if winner is not None:
             entry = Entry(entry.kind, entry.spec, entry.dist, entry.entry_point, shadowed=True)
-            problem(
+            report(
                 f"duplicate {entry.kind} {entry.name!r}",
                 f"already provided by {winner.dist} [{winner.entry_point}]; "
                 f"this one is available as {entry.qualified_name!r}",

@@ -248,3 +248,13 @@ def test_cli_reports_problems_on_stderr_and_keeps_going(zoo, run_cli):
     done = run_cli("list", pythonpath=[zoo.path], env={"GALAXYZOO_STRICT_PLUGINS": "1"})
     assert done.returncode == 1
     assert "plugin problem(s) (GALAXYZOO_STRICT_PLUGINS=1)" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_two_entry_points_for_one_module(fake_site):
+    fake_site.add("fake-twice", {"fake_twice": GOOD}, entry_points={"first": "fake_twice", "second": "fake_twice"})
+    first, second = [r for r in galaxyzoo.plugins() if r.dist == "fake-twice"]
+    assert (first.entry_point, first.status) == ("first", "ok")
+    assert (second.entry_point, second.status) == ("second", "failed")
+    (problem,) = second.problems
+    assert problem.what == "duplicate entry point" and "already registered as fake-twice:first" in problem.error
+    assert galaxyzoo.list_entries("model", "good_model")[0].entry_point == "first"
