@@ -258,3 +258,9 @@ def test_two_entry_points_for_one_module(fake_site):
     (problem,) = second.problems
     assert problem.what == "duplicate entry point" and "already registered as fake-twice:first" in problem.error
     assert galaxyzoo.list_entries("model", "good_model")[0].entry_point == "first"
+
+
+def test_unknown_name_mentions_failed_plugins(zoo):
+    failed = sum(r.status == "failed" for r in galaxyzoo.plugins())
+    with pytest.raises(galaxyzoo.UnknownNameError, match=f"note: {failed} plugin\\(s\\) failed to load"):
+        galaxyzoo.create_model("model_from_a_broken_plugin", 2)
