@@ -182,16 +182,23 @@ def test_resample_property(h, w, size, angle, flips, grayscale, data):
     assert out.shape == (1, 1 if grayscale else 3, size, size)
     assert np.isfinite(out).all() and out.min() >= 0 and out.max() <= 1
     a = 0.0 if angle is None else angle % 360.0
-    if a % 90 == 0:
-        exact = np.rot90(ref.resample(img[0], box[0], size, grayscale), int(a // 90), axes=(1, 2))
+    rad = np.deg2rad(a)
+    quarter = a / 90.0
+    cos, sin = [(1.0, 0.0), (0.0, 1.0), (-1.0, 0.0), (0.0, -1.0)][int(round(quarter)) % 4] \
+        if quarter == round(quarter) else (np.cos(rad), np.sin(rad))
+    # The integer path is taken when (cos, sin) in float32 is exactly a right angle (this
+    # includes angles so small that sin underflows).
+    c32, s32 = np.float32(cos), np.float32(sin)
+    if (c32, s32) in {(1, 0), (0, 1), (-1, 0), (0, -1)}:
+        k = {(1, 0): 0, (0, 1): 1, (-1, 0): 2, (0, -1): 3}[(c32, s32)]
+        exact = np.rot90(ref.resample(img[0], box[0], size, grayscale), k, axes=(1, 2))
         if flips & 1:
             exact = exact[:, :, ::-1]
         if flips & 2:
             exact = exact[:, ::-1, :]
         assert np.abs(out[0] * 255 - exact).max() < 0.05
     else:
-        rad = np.deg2rad(a)
-        want = ref.rotated(img[0], box[0], size, np.cos(rad), np.sin(rad), flips, grayscale=grayscale)
+        want = ref.rotated(img[0], box[0], size, cos, sin, flips, grayscale=grayscale)
         np.testing.assert_allclose(out[0] * 255, want, rtol=0, atol=1e-3)
 
 
