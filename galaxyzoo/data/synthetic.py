@@ -123,7 +123,7 @@ def sample_galaxy(rng: np.random.Generator, label: int) -> Galaxy:
             bulge_fraction=1.0, disk_h=1.0, disk_q=1.0,
             bulge_n=rng.uniform(2.5, 5.5) if round_ else rng.uniform(1.0, 2.5),
             bulge_re=rng.uniform(16.0, 32.0) if round_ else rng.uniform(12.0, 24.0),
-            bulge_q=rng.uniform(0.75, 1.0) if round_ else rng.uniform(0.25, 0.5),
+            bulge_q=rng.uniform(0.7, 1.0) if round_ else rng.uniform(0.25, 0.55),
             bulge_colour=_colour(rng, 1.3, 0.7) if round_ else _colour(rng, 1.2, 0.8),
         )
         return Galaxy(**p)
@@ -133,15 +133,15 @@ def sample_galaxy(rng: np.random.Generator, label: int) -> Galaxy:
     )
     if label == _EDGE_ON:
         p.update(edge_on=True, bulge_fraction=rng.uniform(0.0, 0.3), disk_h=rng.uniform(10.0, 18.0),
-                 disk_q=rng.uniform(0.1, 0.22))
+                 disk_q=rng.uniform(0.1, 0.25))
         if rng.random() < 0.6:
             p.update(dust=rng.uniform(0.5, 1.6), dust_offset=rng.uniform(-0.6, 0.6))
     else:
         p.update(
-            bulge_fraction=rng.uniform(0.03, 0.25), disk_h=rng.uniform(11.0, 19.0), disk_q=rng.uniform(0.45, 1.0),
+            bulge_fraction=rng.uniform(0.03, 0.25), disk_h=rng.uniform(11.0, 19.0), disk_q=rng.uniform(0.4, 1.0),
             arms=int(rng.choice([2, 3, 4], p=[0.55, 0.25, 0.2])),
             pitch=math.radians(rng.uniform(12.0, 30.0)),
-            arm_fraction=rng.uniform(0.3, 0.65),
+            arm_fraction=rng.uniform(0.2, 0.65),
             arm_sharpness=rng.uniform(2.0, 5.0),
             arm_phase=rng.uniform(0.0, 2 * math.pi),
         )
