@@ -99,6 +99,14 @@ def format_table(values: Mapping[str, Any], task: Task) -> str:
     return "\n".join(lines)
 
 
+@dataclass
+class Evaluation:
+    metrics: dict[str, Any]
+    task: Task
+    samples: int
+    out_dir: Path
+
+
 def evaluate_checkpoint(
     checkpoint: Path | str,
     *,
@@ -113,7 +121,7 @@ def evaluate_checkpoint(
     device: str = "auto",
     limit: int | None = None,
     progress: bool = True,
-) -> tuple[dict[str, Any], Path]:
+) -> Evaluation:
     """Evaluate a checkpoint on a dataset split; writes metrics JSON and plots to ``out_dir``.
 
     Without ``dataset`` the checkpoint's own training dataset (and its options) is used.
@@ -147,4 +155,4 @@ def evaluate_checkpoint(
     if "confusion_matrix" in values:
         plots.confusion_matrix(values["confusion_matrix"], task.outputs, out / "confusion_matrix.png",
                                title=f"{meta['model']} on {name}/{split}")
-    return values, out
+    return Evaluation(values, task, len(data), out)

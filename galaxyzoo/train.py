@@ -203,7 +203,7 @@ def _open_datasets(config: TrainConfig):
 
 
 def train(
-    config: TrainConfig,
+    config: TrainConfig | None,
     run_dir: Path | str,
     *,
     resume: bool = False,
@@ -214,6 +214,7 @@ def train(
 ) -> TrainResult:
     """Train (or, with ``resume``, continue) the run in ``run_dir``.
 
+    When resuming, ``config`` is ignored: the run's saved ``config.json`` is used.
     ``stop_after_epoch`` ends the process-level run after that many epochs as if it had been
     interrupted (used to test resuming); ``workers`` and ``device`` do not change the result
     on a given machine and are therefore not part of the saved configuration.
@@ -260,6 +261,8 @@ def train(
         "num_outputs": task.num_outputs, "in_chans": prep.channels, "input_size": config.input_size,
         "task": {"kind": task.kind, "outputs": list(task.outputs)},
         "preprocessing": prep.to_dict(), "dataset": config.dataset,
+        # Prediction decodes files to this square size so crops match training.
+        "source_size": int(np.asarray(train_set.read_images([0])).shape[1]),
         "dataset_options": config.dataset_options, "recipe": config.recipe,
         "galaxyzoo_version": __version__,
     }

@@ -13,6 +13,10 @@ import sys
 COMMAND_MODULES = (
     "galaxyzoo.cli.list_cmd",
     "galaxyzoo.cli.plugins_cmd",
+    "galaxyzoo.cli.train_cmd",
+    "galaxyzoo.cli.evaluate_cmd",
+    "galaxyzoo.cli.predict_cmd",
+    "galaxyzoo.cli.demo_cmd",
 )
 
 

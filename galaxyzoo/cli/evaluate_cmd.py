@@ -1,0 +1,55 @@
+"""``galaxyzoo evaluate``: metrics of a checkpoint on a dataset split, with plots."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from .run_options import add_runtime_args, key_value, reporting_errors
+
+EXAMPLES = """\
+examples:
+  galaxyzoo evaluate runs/my-run                 the run's best checkpoint on its dataset's test split
+  galaxyzoo evaluate runs/my-run/last --split val
+  galaxyzoo evaluate runs/my-run --dataset gz2_sample --root ../shared/data/gz2_sample
+"""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "evaluate", help="evaluate a checkpoint on a dataset split",
+        description="Compute metrics of a trained model on a dataset split; write metrics.json "
+                    "and plots (default: RUN_DIR/eval-DATASET-SPLIT/).",
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("checkpoint", type=Path, help="a checkpoint directory, or a run directory (uses best)")
+    parser.add_argument("--dataset", help="dataset name (default: the one the model was trained on)")
+    parser.add_argument("--split", default="test", help="dataset split (default: test)")
+    parser.add_argument("--dataset-opt", type=key_value, action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--root", help="dataset root directory")
+    parser.add_argument("--metrics", type=lambda s: tuple(s.split(",")), default=(),
+                        help="comma-separated metric names (default: the task's standard set)")
+    parser.add_argument("--limit", type=int, metavar="N", help="evaluate N random samples")
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--out", type=Path, help="where to write metrics.json and plots")
+    parser.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    add_runtime_args(parser)
+    parser.set_defaults(func=run)
+
+
+@reporting_errors
+def run(args: argparse.Namespace) -> int:
+    from ..evaluate import evaluate_checkpoint, format_table
+
+    result = evaluate_checkpoint(
+        args.checkpoint, dataset=args.dataset, split=args.split, dataset_options=dict(args.dataset_opt),
+        root=args.root, metrics=args.metrics, out_dir=args.out, batch_size=args.batch_size,
+        workers=args.workers, device=args.device, limit=args.limit, progress=not args.quiet,
+    )
+    if args.json:
+        print(json.dumps(result.metrics, indent=2))
+    else:
+        print(f"{result.samples} samples")
+        print(format_table(result.metrics, result.task))
+        print(f"\nwritten to {result.out_dir}")
+    return 0

@@ -1,0 +1,47 @@
+"""``galaxyzoo predict``: a catalog of predictions for image files."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .run_options import reporting_errors
+
+EXAMPLES = """\
+examples:
+  galaxyzoo predict runs/my-run images/ --out catalog.csv
+  galaxyzoo predict runs/my-run/best a.jpg b.png --out catalog.csv
+
+One row per input: id (file stem), path, status (ok or error), error (reason for files that
+could not be read), then the predicted class and per-class probabilities, or one column per
+vote fraction.
+"""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "predict", help="predict image files into a CSV catalog",
+        description="Run a trained model over JPEG/PNG files (or folders of them) and write a CSV catalog.",
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("checkpoint", type=Path, help="a checkpoint directory, or a run directory (uses best)")
+    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
+    parser.add_argument("--out", type=Path, required=True, help="catalog CSV to write")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--threads", type=int, help="decoding threads (default: cores, at most 8)")
+    parser.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda[:N]")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(func=run)
+
+
+@reporting_errors
+def run(args: argparse.Namespace) -> int:
+    from ..predict import predict_files
+
+    catalog = predict_files(args.checkpoint, args.inputs, args.out, batch_size=args.batch_size,
+                            device=args.device, threads=args.threads, progress=not args.quiet)
+    print(f"{catalog.rows} rows written to {catalog.path}")
+    if catalog.errors:
+        print(f"{catalog.errors} input(s) could not be read; see the status/error columns",
+              file=sys.stderr)
+    return 1 if catalog.errors == catalog.rows else 0

@@ -1,0 +1,117 @@
+"""``galaxyzoo train``: train a recipe, or a model on a dataset; resume an interrupted run."""
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from .. import registry
+from .run_options import add_runtime_args, key_value, reporting_errors
+
+EXAMPLES = """\
+examples:
+  galaxyzoo train --recipe default
+  galaxyzoo train --recipe default --epochs 3 --out runs/quick
+  galaxyzoo train --model two_conv --dataset synthetic --size 64 --epochs 5
+  galaxyzoo train --model resnet_small --dataset synthetic --dataset-opt n_train=2000
+  galaxyzoo train --resume runs/quick           continue an interrupted run exactly
+
+A run directory holds config.json, metrics.json/.csv, learning_curves.png,
+confusion_matrix.png and checkpoints/, with `best` and `last` links to checkpoints.
+"""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "train", help="train a model (a recipe, or --model on --dataset)",
+        description="Train a model and write checkpoints, metrics and plots to a run directory.",
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    what = parser.add_argument_group("what to train")
+    what.add_argument("--recipe", help="a registered recipe (see `galaxyzoo list recipes`)")
+    what.add_argument("--model", help="model name (overrides the recipe's)")
+    what.add_argument("--dataset", help="dataset name (overrides the recipe's)")
+    what.add_argument("--resume", metavar="RUN_DIR", type=Path,
+                      help="continue the run in RUN_DIR from its last complete checkpoint")
+    how = parser.add_argument_group("training options (override the recipe)")
+    how.add_argument("--epochs", type=int)
+    how.add_argument("--batch-size", type=int)
+    how.add_argument("--lr", type=float, help="peak learning rate")
+    how.add_argument("--weight-decay", type=float)
+    how.add_argument("--optimizer", help="adamw, adam, adamax or sgd (Nesterov momentum 0.9)")
+    how.add_argument("--schedule", help="cosine (after a 3%% linear warm-up) or constant")
+    how.add_argument("--size", type=int, help="model input size in pixels")
+    how.add_argument("--seed", type=int)
+    how.add_argument("--patience", type=int, help="stop after N epochs without improvement")
+    how.add_argument("--monitor", help="metric that selects the best checkpoint (default: the first)")
+    how.add_argument("--metrics", type=lambda s: tuple(s.split(",")), help="comma-separated metric names")
+    how.add_argument("--augment", choices=("rotate,flip", "rotate", "flip", "none"),
+                     help="random transforms per epoch")
+    how.add_argument("--roi", choices=("central", "seed", "none"),
+                     help="how to find the galaxy to crop (none: the whole image)")
+    how.add_argument("--model-opt", type=key_value, action="append", default=[], metavar="KEY=VALUE")
+    how.add_argument("--dataset-opt", type=key_value, action="append", default=[], metavar="KEY=VALUE")
+    how.add_argument("--root", help="dataset root directory")
+    how.add_argument("--limit-train", type=int, metavar="N", help="train on N random samples")
+    how.add_argument("--limit-val", type=int, metavar="N", help="validate on N random samples")
+    parser.add_argument("--out", type=Path, help="run directory (default: runs/NAME-TIMESTAMP)")
+    add_runtime_args(parser)
+    # Ends the process after N epochs as if interrupted; for testing --resume.
+    parser.add_argument("--stop-after-epoch", type=int, help=argparse.SUPPRESS)
+    parser.set_defaults(func=run)
+
+
+def _overrides(args: argparse.Namespace) -> dict:
+    values = {
+        "model": args.model, "dataset": args.dataset, "epochs": args.epochs,
+        "batch_size": args.batch_size, "lr": args.lr, "weight_decay": args.weight_decay,
+        "optimizer": args.optimizer, "schedule": args.schedule, "input_size": args.size,
+        "seed": args.seed, "patience": args.patience, "monitor": args.monitor,
+        "metrics": args.metrics, "dataset_root": args.root, "limit_train": args.limit_train,
+        "limit_val": args.limit_val,
+        "model_options": dict(args.model_opt) or None, "dataset_options": dict(args.dataset_opt) or None,
+    }
+    if args.augment:
+        values["augment"] = {"rotate": "rotate" in args.augment, "flip": "flip" in args.augment}
+    if args.roi:
+        values["preprocess"] = {"mode": None if args.roi == "none" else args.roi}
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def build_config(args: argparse.Namespace):
+    from ..train import TrainConfig
+
+    overrides = _overrides(args)
+    if args.recipe:
+        return TrainConfig.from_recipe(registry.get_recipe(args.recipe), **overrides)
+    if not (args.model and args.dataset):
+        raise ValueError("give --recipe NAME, or both --model and --dataset")
+    spec = registry.get_spec("model", args.model)
+    base = {"input_size": spec.input_size, "augment": {"rotate": True, "flip": True}}
+    return TrainConfig(**{**base, **overrides})
+
+
+@reporting_errors
+def run(args: argparse.Namespace) -> int:
+    from ..train import train
+
+    if args.resume:
+        given = set(_overrides(args)) | ({"recipe"} if args.recipe else set())
+        if given or args.out:
+            raise ValueError(f"--resume continues a run with its saved settings; drop {sorted(given) or ['--out']}")
+        config, out, resume = None, args.resume, True
+    else:
+        config = build_config(args)
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        out = args.out or Path("runs") / f"{config.recipe or config.model}-{config.dataset}-{stamp}"
+        resume = False
+    result = train(config, out, resume=resume, workers=args.workers, device=args.device,
+                   progress=not args.quiet, stop_after_epoch=args.stop_after_epoch)
+    epochs = len(result.history)
+    print(f"run: {result.run_dir}  ({epochs} epoch{'s' if epochs != 1 else ''}"
+          + (", stopped early" if result.stopped_early else "") + ")")
+    print(f"best val {result.monitor}: {result.best_value:.4f}  checkpoint: {result.run_dir / 'best'}")
+    print(f"plots: {result.run_dir / 'learning_curves.png'}"
+          + (f", {result.run_dir / 'confusion_matrix.png'}"
+             if (result.run_dir / 'confusion_matrix.png').exists() else ""))
+    return 0
