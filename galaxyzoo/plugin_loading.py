@@ -137,10 +137,10 @@ def env_flag(name: str, environ: Mapping[str, str] = os.environ) -> bool:
 
 
 def _disabled(ep_name: str, dist: str, environ: Mapping[str, str]) -> bool:
-    value = environ.get(DISABLE_ENV, "").strip()
-    if value.lower() in {"1", "all", "true", "yes", "on"}:
-        return normalize_dist(dist) != CORE_DIST
-    wanted = {normalize_dist(v.strip()) for v in value.split(",") if v.strip()}
+    """Named by GALAXYZOO_DISABLE_PLUGINS; an ``all`` (or ``1``) item means every third-party plugin."""
+    wanted = {normalize_dist(v.strip()) for v in environ.get(DISABLE_ENV, "").split(",") if v.strip()}
+    if wanted & {"1", "all", "true", "yes", "on"} and normalize_dist(dist) != CORE_DIST:
+        return True
     return normalize_dist(ep_name) in wanted or normalize_dist(dist) in wanted
 
 

@@ -5,8 +5,8 @@ Names are plain (``resnet``) or qualified by distribution (``galaxyzoo:resnet``)
 qualified form reaches a spec that lost a name clash to an earlier plugin. Patterns are
 shell-style wildcards, matched case-insensitively.
 
-Environment: ``GALAXYZOO_DISABLE_PLUGINS`` (comma list of entry-point or distribution names,
-or ``1``/``all`` for every third-party plugin), ``GALAXYZOO_STRICT_PLUGINS=1`` (any plugin
+Environment: ``GALAXYZOO_DISABLE_PLUGINS`` (comma list of entry-point or distribution names;
+the item ``all`` or ``1`` means every third-party plugin), ``GALAXYZOO_STRICT_PLUGINS=1`` (any plugin
 problem raises :class:`PluginError`), ``GALAXYZOO_TRACE_PLUGINS=1`` (log loading on stderr).
 """
 from __future__ import annotations

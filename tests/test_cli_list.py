@@ -85,6 +85,9 @@ def test_patterns_singular_kinds_and_json(run_cli, site):
 
     none = run_cli("list", "models", "zzz*", pythonpath=[site])
     assert none.returncode == 1 and none.stdout == "" and "no models match 'zzz*'" in none.stderr
+    empty = run_cli("list", "models", env={"GALAXYZOO_DISABLE_PLUGINS": "all,builtin_models"},
+                    pythonpath=[site])
+    assert empty.returncode == 0 and "no models are registered" in empty.stderr
     bad = run_cli("list", "widgets")
     assert bad.returncode == 2 and "unknown kind 'widgets'" in bad.stderr
 

@@ -209,14 +209,17 @@ def test_strict_mode_passes_without_problems(fake_site, monkeypatch):
     ("FAKE_Good, fake-exits", {"fake-good", "fake-exits"}),  # distributions, normalised
     ("all", "third-party"),
     ("1", "third-party"),
+    ("all,builtin_metrics", "third-party+builtin_metrics"),
 ])
 def test_disable_switch(zoo, monkeypatch, value, disabled):
     monkeypatch.setenv("GALAXYZOO_DISABLE_PLUGINS", value)
     records = galaxyzoo.plugins()
     off = {r.dist for r in records if r.status == "disabled"}
-    if disabled == "third-party":
-        assert off == {r.dist for r in records if r.dist != "galaxyzoo"}
-        assert all(r.status == "ok" for r in records if r.dist == "galaxyzoo")
+    if isinstance(disabled, str):  # every third-party plugin, maybe plus a built-in
+        assert off - {"galaxyzoo"} == {r.dist for r in records if r.dist != "galaxyzoo"}
+        core = {r.entry_point: r.status for r in records if r.dist == "galaxyzoo"}
+        assert core.pop("builtin_metrics") == ("disabled" if "builtin_metrics" in disabled else "ok")
+        assert set(core.values()) == {"ok"}
     else:
         assert off == disabled
     for r in records:

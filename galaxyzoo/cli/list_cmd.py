@@ -117,7 +117,9 @@ def run(args: argparse.Namespace) -> int:
         elif found:
             rows = [[e.listed_name, task_label(e), e.dist, e.spec.summary] for e in found]
             print_table(["NAME", "TASK", "SOURCE", "SUMMARY"], rows)
-        if not found:
+        if not found and args.pattern == "*":
+            print(f"galaxyzoo: no {args.kind}s are registered", file=sys.stderr)
+        elif not found:
             print(f"galaxyzoo: no {args.kind}s match {args.pattern!r}", file=sys.stderr)
             status = 1
     print_problems(records)

@@ -16,7 +16,7 @@ point and error.
 
 environment:
   {DISABLE_ENV}=NAME,...  skip plugins by entry-point or distribution name
-                                     (1 or all: every plugin outside galaxyzoo itself)
+                                     (the item `all`: every plugin outside galaxyzoo itself)
   {STRICT_ENV}=1          make any plugin problem an error
   {TRACE_ENV}=1           log plugin loading on stderr, with tracebacks
 """
