@@ -26,6 +26,7 @@ struct ResizeWorkspace {
     std::vector<uint16_t> columns;         // the same, transposed
     std::vector<float> values;             // the resampled box A, C x S(ax) x S(ay)
     std::vector<float> permuted;           // one plane of A in output order
+    std::vector<uint32_t> packed;          // rotated path: sampled rows, one word per pixel
 };
 
 // Resamples image i of the batch (box b) into its slot of params.out.

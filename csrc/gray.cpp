@@ -5,6 +5,8 @@
 // lo + 8192 can never carry across a multiple of 2^14).
 #include "gray.h"
 
+#include <stdlib.h>
+
 #include "gz_common.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -79,19 +81,27 @@ __attribute__((target("avx2"))) void gray_row_avx2(const uint8_t* p, int n, uint
     gray_row_scalar(p + 3 * x, n - x, out + x);
 }
 
-using GrayRowFn = void (*)(const uint8_t*, int, uint8_t*);
-const GrayRowFn gray_row_impl =
-    __builtin_cpu_supports("avx2") ? gray_row_avx2 : gray_row_scalar;
 #endif
 
 }  // namespace
 
+bool avx2_enabled() {
+#ifdef GZ_X86_DISPATCH
+    static const bool enabled = [] {
+        const char* off = getenv("GALAXYZOO_NO_AVX2");
+        return __builtin_cpu_supports("avx2") && !(off && *off && *off != '0');
+    }();
+    return enabled;
+#else
+    return false;
+#endif
+}
+
 void gray_row(const uint8_t* rgb, int n, uint8_t* out) {
 #ifdef GZ_X86_DISPATCH
-    gray_row_impl(rgb, n, out);
-#else
-    gray_row_scalar(rgb, n, out);
+    if (avx2_enabled()) return gray_row_avx2(rgb, n, out);
 #endif
+    gray_row_scalar(rgb, n, out);
 }
 
 void threshold_bits(const uint8_t* gray, int nwords, int threshold, uint64_t* bits) {

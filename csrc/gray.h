@@ -5,6 +5,10 @@
 
 namespace gz {
 
+// Whether the AVX2 kernels run: the CPU has AVX2 and GALAXYZOO_NO_AVX2 is unset, empty or 0 (the
+// switch lets the tests check that the baseline kernels give identical results).
+bool avx2_enabled();
+
 // out[x] = gray_u8 of RGB pixel x, for x in [0, n). Uses AVX2 when the CPU has it (picked
 // once at load time); the result is identical either way.
 void gray_row(const uint8_t* rgb, int n, uint8_t* out);

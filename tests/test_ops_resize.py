@@ -208,3 +208,40 @@ def test_uniform_images_stay_uniform(value):
     for angle in (None, [0, 90], [13, 271]):
         out = as_np(ops.preprocess(img, 9, angles=angle, out_dtype="uint8"))
         assert (out == value).all()
+
+
+_SIMD_CASES = """
+import sys
+import numpy as np
+sys.path.insert(0, {tests!r})
+from test_ops_resize import random_images
+from galaxyzoo import ops
+images = random_images(6, 75, 83, seed=11)
+images[:, 20:50, 30:60] = 240
+outs = dict(
+    area=ops.preprocess(images, 20),
+    gray=ops.preprocess(images, 16, mode="seed", threshold=30, grayscale=True, out_dtype="uint8"),
+    rotated=ops.preprocess(images, 24, angles=np.linspace(5, 355, 6), flips=[0, 1, 2, 3, 0, 1]),
+    up=ops.crop_resize(images, np.array([[10, 10, 30, 40]] * 6), 50),
+    boxes=ops.find_roi(images, threshold=20),
+)
+np.savez({path!r}, **{{k: v.numpy() for k, v in outs.items()}})
+"""
+
+
+def test_baseline_kernels_match_the_avx2_kernels(tmp_path):
+    """GALAXYZOO_NO_AVX2=1 selects the portable kernels: every result must be identical."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    results = {}
+    for name, env in (("default", {}), ("baseline", {"GALAXYZOO_NO_AVX2": "1"})):
+        path = tmp_path / f"{name}.npz"
+        code = _SIMD_CASES.format(tests=str(Path(__file__).parent), path=str(path))
+        subprocess.run([sys.executable, "-c", code], check=True, timeout=120,
+                       env={**os.environ, **env})
+        results[name] = dict(np.load(path))
+    for key, value in results["default"].items():
+        assert np.array_equal(value, results["baseline"][key]), key
