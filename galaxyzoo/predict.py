@@ -77,7 +77,8 @@ def predict_files(
 
     text = io.StringIO()
     writer = csv.writer(text)
-    writer.writerow(_columns(task))
+    columns = _columns(task)
+    writer.writerow(columns)
     errors = 0
     autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=dev.type == "cuda")
     for start in tqdm(range(0, len(paths), batch_size), desc="predict", unit="batch", disable=not progress):
@@ -95,7 +96,8 @@ def predict_files(
             head = [path.stem, str(path)]
             if i in failed:
                 errors += 1
-                writer.writerow(head + ["error", f"{failed[i].reason}: {failed[i]}"])
+                row = head + ["error", f"{failed[i].reason}: {failed[i]}"]
+                writer.writerow(row + [""] * (len(columns) - len(row)))
             elif task.kind == "classification":
                 writer.writerow(head + ["ok", "", task.outputs[int(probs[i].argmax())]]
                                 + [f"{p:.6f}" for p in probs[i]])
