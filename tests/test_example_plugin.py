@@ -50,14 +50,6 @@ def test_passes_the_check_kit(example_plugin, clean_registry, kind, check):
     assert result.checks and not result.skipped
 
 
-def registered(command: str) -> bool:
-    from galaxyzoo.cli import COMMAND_MODULES
-
-    return f"galaxyzoo.cli.{command}_cmd" in COMMAND_MODULES
-
-
-@pytest.mark.skipif(not (registered("train") and registered("evaluate")),
-                    reason="`galaxyzoo train`/`evaluate` are not registered in galaxyzoo.cli.COMMAND_MODULES yet")
 def test_trained_and_evaluated_through_the_cli(example_plugin, run_cli, tmp_path):
     data = ["--dataset-opt", "n=256"]
     done = run_cli("train", "--model", "example_tinycnn", "--dataset", "example_rings", "--epochs", "2",
