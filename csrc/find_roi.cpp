@@ -107,13 +107,17 @@ GZ_MULTIVERSION Box find_roi_one(const uint8_t* img, int h, int w, int64_t row_s
         p.threshold >= 0 ? p.threshold : auto_threshold_of(ws.gray.data(), h, w, stride, p.k);
     if (threshold >= 255) return whole_image(w, h);
 
-    // At most ceil(w / 2) runs per row.
-    ws.runs.resize((size_t)h * ((w + 1) / 2));
     ws.bits.resize(nwords);
     ws.edges.resize(64 * (size_t)nwords + 8);
+    const size_t row_max = (w + 1) / 2;  // runs one row can add
+    if (ws.runs.size() < 64 * row_max) ws.runs.resize(64 * row_max);
     Run* runs = ws.runs.data();
     int n = 0, prev = 0;
     for (int y = 0; y < h; ++y) {
+        if (ws.runs.size() < n + row_max) {  // grows geometrically, so rarely
+            ws.runs.resize(2 * ws.runs.size() + row_max);
+            runs = ws.runs.data();
+        }
         threshold_bits(ws.gray.data() + y * stride, nwords, threshold, ws.bits.data());
         const int added = extract_runs(ws.bits.data(), nwords, y, ws.edges.data(), runs + n);
         connect_rows(runs, prev, n, n + added);
