@@ -7,10 +7,13 @@ in any worker. The class of image ``i`` is ``i % 4`` (balanced in every prefix).
 
 A galaxy is a Sérsic bulge plus an exponential disk (thin and inclined, or edge-on with a
 sech² vertical profile and an optional reddening dust lane), optionally with logarithmic spiral
-arms, blurred by the PSF, put through the Lupton et al. (2004) asinh stretch SDSS colour images
-use, on a dark correlated-noise sky with a few stars and faint background galaxies. Lengths are
-given on the 424-pixel reference grid and scaled to the requested size. All pixel work is
-vectorised over small stamps around each source (a few ms per 424×424 image).
+arms, put through the Lupton et al. (2004) asinh stretch SDSS colour images use, on a dark
+correlated-noise sky with a few stars and faint background galaxies. Seeing is a Moffat or
+Gaussian PSF: stars and compact sources take its exact profile; the galaxy is blurred by a
+separable Gaussian of the same FWHM (the core, which is what shapes a galaxy; the Moffat wings
+only matter around stars). Lengths are given on the 424-pixel reference grid and scaled to the
+requested size. All pixel work is vectorised over stamps around each source (a few ms per
+424×424 image).
 """
 from __future__ import annotations
 
@@ -167,7 +170,7 @@ def sample_scene(rng: np.random.Generator) -> Scene:
         psf_beta=beta,
         sky=tuple(float(s) for s in sky),
         noise=rng.uniform(2.5, 5.0),
-        noise_grain=int(rng.integers(0, 3)),
+        noise_grain=int(rng.integers(0, len(_NOISE_GRAINS))),
         photon_scale=rng.uniform(20.0, 80.0),
         sources=tuple(sources),
     )
@@ -296,23 +299,29 @@ def _blur_valid(a: np.ndarray, taps: np.ndarray, gain: float = 1.0) -> np.ndarra
     return out
 
 
-@lru_cache(maxsize=8)
-def _noise_tile(size: int, grain: int) -> np.ndarray:
-    """Unit-variance correlated noise (3, 2·size, 2·size), periodic, shared by all images.
+_NOISE_GRAINS = (0.6, 1.1, 1.7)  # correlation lengths (reference pixels) of the sky noise
 
-    Each image reads it at its own random offset: drawing fresh noise for every pixel would
-    cost more than rendering the galaxy. The grain mimics SDSS resampling and JPEG blocking.
+
+@lru_cache(maxsize=4)
+def _noise_tiles(size: int) -> tuple[np.ndarray, ...]:
+    """Unit-variance correlated noise fields (3, 2·size, 2·size), periodic, one per grain.
+
+    Shared by all images, each of which reads one at its own random offset: drawing fresh
+    noise for every pixel would cost more than rendering the galaxy. The grain mimics SDSS
+    resampling and JPEG blocking. Built once per process and size (a fixed seed: the same
+    everywhere).
     """
     side = 2 * size
-    noise = np.random.default_rng(20240424 + grain).standard_normal((3, side, side), dtype=np.float32)
-    sigma = (0.6, 1.1, 1.7)[grain] * size / REFERENCE_SIZE
-    freq = np.fft.fftfreq(side)
-    transfer = np.exp(-2 * (math.pi * sigma) ** 2 * (freq[:, None] ** 2 + freq[None, :] ** 2))
-    smooth = np.fft.ifft2(np.fft.fft2(noise) * transfer).real
-    smooth /= smooth.std(axis=(1, 2), keepdims=True)
-    smooth = smooth.astype(np.float32)
-    smooth.setflags(write=False)
-    return smooth
+    white = np.fft.rfft2(np.random.default_rng(20240424).standard_normal((3, side, side), dtype=np.float32))
+    f2 = np.fft.fftfreq(side)[:, None] ** 2 + np.fft.rfftfreq(side)[None, :] ** 2
+    tiles = []
+    for grain in _NOISE_GRAINS:
+        sigma = grain * size / REFERENCE_SIZE
+        smooth = np.fft.irfft2(white * np.exp(-2 * (math.pi * sigma) ** 2 * f2), s=(side, side))
+        smooth = (smooth / smooth.std(axis=(1, 2), keepdims=True)).astype(np.float32)
+        smooth.setflags(write=False)
+        tiles.append(smooth)
+    return tuple(tiles)
 
 
 def _render_galaxy(canvas: np.ndarray, noise: np.ndarray, g: Galaxy, scene: Scene, scale: float) -> None:
@@ -380,7 +389,7 @@ def render(
         raise ValueError(f"out must be a C-contiguous uint8 array of shape {(size, size, 3)}")
     scale = size / REFERENCE_SIZE
     oy, ox = rng.integers(0, size + 1, 2)
-    noise = _noise_tile(size, scene.noise_grain)[:, oy : oy + size, ox : ox + size]
+    noise = _noise_tiles(size)[scene.noise_grain][:, oy : oy + size, ox : ox + size]
     # +0.5 so the final truncation to uint8 rounds.
     canvas = noise * np.float32(scene.noise) + (_colours(scene.sky) + np.float32(0.5))
     _render_galaxy(canvas, noise, galaxy, scene, scale)
