@@ -11,11 +11,19 @@
 namespace gz {
 namespace {
 
+// Inlined into find_roi_one so they are compiled for each of its target clones (popcnt,
+// tzcnt with x86-64-v3).
+#if defined(__GNUC__)
+#define GZ_INLINE inline __attribute__((always_inline))
+#else
+#define GZ_INLINE inline
+#endif
+
 // The runs of a packed row. Every set bit of m ^ (m << 1) is an edge, and edges alternate
 // start, end, ...; the edge positions are flattened eight per word without branching (a
 // word rarely has more), so noisy rows cost no mispredicted branches. `pos` needs room for
 // 64 * nwords + 8 entries.
-int extract_runs(const uint64_t* bits, int nwords, int y, int* pos, Run* out) {
+GZ_INLINE int extract_runs(const uint64_t* bits, int nwords, int y, int* pos, Run* out) {
     int n = 0;
     uint64_t carry = 0;  // last bit of the previous word
     for (int j = 0; j < nwords; ++j) {
@@ -40,7 +48,7 @@ int extract_runs(const uint64_t* bits, int nwords, int y, int* pos, Run* out) {
     return n / 2;
 }
 
-inline int find_root(Run* runs, int i) {
+GZ_INLINE int find_root(Run* runs, int i) {
     while (runs[i].parent != i) {
         runs[i].parent = runs[runs[i].parent].parent;  // path halving
         i = runs[i].parent;
@@ -51,7 +59,7 @@ inline int find_root(Run* runs, int i) {
 // Links the runs [cur, end) of a row to their 8-adjacent runs [prev, cur) of the row above.
 // A new run takes the root of its first neighbour as parent; each further neighbour's root
 // is merged, the smaller index staying root, so a root is always its component's first run.
-void connect_rows(Run* runs, int prev, int cur, int end) {
+GZ_INLINE void connect_rows(Run* runs, int prev, int cur, int end) {
     int j = prev;
     for (int i = cur; i < end; ++i) {
         const int xs = runs[i].xs, xe = runs[i].xe;
