@@ -391,7 +391,8 @@ def render(
     oy, ox = rng.integers(0, size + 1, 2)
     noise = _noise_tiles(size)[scene.noise_grain][:, oy : oy + size, ox : ox + size]
     # +0.5 so the final truncation to uint8 rounds.
-    canvas = noise * np.float32(scene.noise) + (_colours(scene.sky) + np.float32(0.5))
+    canvas = noise * np.float32(scene.noise)
+    canvas += _colours(scene.sky) + np.float32(0.5)
     _render_galaxy(canvas, noise, galaxy, scene, scale)
     _render_sources(canvas, scene, galaxy.softening, scale)
     np.clip(canvas, 0, 255, out=canvas)
