@@ -49,6 +49,9 @@ GZ_INLINE int extract_runs(const uint64_t* bits, int nwords, int y, int* pos, Ru
 }
 
 GZ_INLINE int find_root(Run* runs, int i) {
+    // New runs point straight at a root, so nearly every lookup ends within two links:
+    // take them without a loop (a loop exit here mispredicts on noisy skies).
+    i = runs[runs[i].parent].parent;
     while (runs[i].parent != i) {
         runs[i].parent = runs[runs[i].parent].parent;  // path halving
         i = runs[i].parent;
