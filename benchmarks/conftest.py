@@ -21,6 +21,23 @@ def pytest_collect_file(file_path, parent):
     return None
 
 
+_SUMMARY: list[str] = []
+
+
+@pytest.fixture
+def summary_line():
+    """Append a line to the speed-up summary printed after the benchmark table."""
+    return _SUMMARY.append
+
+
+@pytest.hookimpl(trylast=True)  # after pytest-benchmark's table
+def pytest_terminal_summary(terminalreporter):
+    if _SUMMARY:
+        terminalreporter.section("speed-ups measured in this run")
+        for line in _SUMMARY:
+            terminalreporter.write_line(line)
+
+
 def sample_files(n: int) -> list[Path]:
     """``n`` real JPEGs spread evenly over the sample (skips when it is absent)."""
     files = sorted((SAMPLE / "images").glob("*.jpg"))
