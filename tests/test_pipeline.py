@@ -109,3 +109,17 @@ def test_options_are_checked():
         Augment.from_dict({"zoom": True})
     prep = Preprocessing.from_dict({"size": 32, "mean": [0.5, 0.5, 0.5], "std": 0.25})
     assert Preprocessing.from_dict(prep.to_dict()) == prep
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not ops.cuda_available(), reason=f"no CUDA preprocessing: {ops.cuda_unavailable_reason()}")
+def test_cuda_loader_preprocesses_on_the_device_like_the_cpu(galaxies):
+    prep = Preprocessing(size=32)
+    make = lambda device, workers: BatchLoader(galaxies, prep, batch_size=8, shuffle=True,
+                                               augment=AUGMENT, seed=2, workers=workers, device=device)
+    cpu, gpu = make("cpu", 0), make("cuda", 2)
+    for epoch in (0, 1):  # epoch 1 uses the boxes cached from the device
+        a, b = collect(cpu, epoch), collect(gpu, epoch)
+        assert b[0].is_cuda and b[1].is_cuda and np.array_equal(a[2], b[2])
+        torch.testing.assert_close(b[0].cpu(), a[0], rtol=0, atol=1e-5)
+    assert torch.equal(gpu.cache.boxes, cpu.cache.boxes)

@@ -15,6 +15,7 @@ import safetensors.torch
 from PIL import Image
 
 import galaxyzoo
+from galaxyzoo import gz2_tree, ops
 
 # 24 synthetic images of 48 px per split, 32 px model inputs: seconds per run.
 TINY = ["--dataset-opt", "num_samples=24", "--dataset-opt", "image_size=48", "--size", "32",
@@ -179,5 +180,16 @@ def test_early_stopping_and_vote_fractions(tmp_path):
            cwd=tmp_path))
     with open(tmp_path / "v.csv") as f:
         row = next(csv.DictReader(f))
-    fractions = [float(row[c]) for c in galaxyzoo.gz2_tree.COLUMNS]
+    fractions = [float(row[c]) for c in gz2_tree.COLUMNS]
     assert len(fractions) == 37 and all(0 < v < 1 for v in fractions)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not ops.cuda_available(), reason="no CUDA device or CUDA backend")
+def test_train_and_predict_on_cuda(tmp_path):
+    ok(cli("train", "--recipe", "default", "--epochs", "1", "--device", "cuda", "--out", "run", *TINY,
+           cwd=tmp_path))
+    meta = json.loads((tmp_path / "run" / "best" / "meta.json").read_text())
+    assert 0 <= meta["metrics"]["accuracy"] <= 1
+    done = ok(cli("evaluate", tmp_path / "run", "--device", "cuda", "--quiet", cwd=tmp_path))
+    assert "accuracy" in done.stdout

@@ -23,6 +23,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
+def _shown(path: Path) -> str:
+    """Relative to the working directory when inside it: short enough to copy."""
+    path = path.absolute()
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
 @reporting_errors
 def run(args: argparse.Namespace) -> int:
     from ..evaluate import evaluate_checkpoint, format_table
@@ -40,7 +49,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"\ntest split ({test.samples} images):")
     print(format_table(test.metrics, test.task))
     print(f"\ntest accuracy: {test.metrics['accuracy']:.1%}   (trained in {trained / 60:.1f} min)")
-    print(f"checkpoint:    {result.run_dir / 'best'}")
-    print(f"plots:         {result.run_dir / 'learning_curves.png'}, {test.out_dir / 'confusion_matrix.png'}")
+    print(f"checkpoint:    {_shown(result.run_dir / 'best')}")
+    print(f"plots:         {_shown(result.run_dir / 'learning_curves.png')}, "
+          f"{_shown(test.out_dir / 'confusion_matrix.png')}")
     print(f"try:           galaxyzoo predict {result.run_dir} IMAGES... --out catalog.csv")
     return 0
