@@ -1,7 +1,9 @@
 // Sanitizer driver: random images (each in its own exact-size heap block, so any overread
 // hits an ASan redzone), random thresholds, modes, boxes, sizes, angles, flips and dtypes
-// through find_roi_one and crop_resize_one. Built and run by tests/test_ops_sanitize.py
-// with -fsanitize=address,undefined; argv[1] = iterations, argv[2] = seed.
+// through find_roi_one and crop_resize_one, whose every output pixel must equal gz_common.h's
+// per-pixel output_value (the definition the CUDA backend follows). Built and run by
+// tests/test_ops_sanitize.py with -fsanitize=address,undefined; argv[1] = iterations,
+// argv[2] = seed.
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,7 +48,21 @@ int main(int argc, char** argv) {
         rp.out = u8 ? (void*)outb.get() : (void*)outf.get();
         // The found box or a random one.
         int x0 = rng() % w, y0 = rng() % h; Box rb{x0, y0, x0 + 1 + (int)(rng() % (w - x0)), y0 + 1 + (int)(rng() % (h - y0))};
-        crop_resize_one(img.get(), h, w, (int64_t)w * 3, it % 2 ? b : rb, 0, rp, rws);
+        const Box box = it % 2 ? b : rb;
+        crop_resize_one(img.get(), h, w, (int64_t)w * 3, box, 0, rp, rws);
+        // The optimised kernels against the per-pixel definition the CUDA backend uses.
+        for (int c = 0; c < C; ++c)
+            for (int oy = 0; oy < S; ++oy)
+                for (int ox = 0; ox < S; ++ox) {
+                    const float v = output_value(img.get(), (int64_t)w * 3, w, h, box, S, ox, oy,
+                                                 rot[0], rot[1], flips, rp.interp, c, gray);
+                    const size_t k = ((size_t)c * S + oy) * S + ox;
+                    const bool same = u8 ? outb[k] == to_u8(v) : outf[k] == to_f32(v, 0.0f, 1.0f);
+                    if (!same) {
+                        printf("mismatch at iteration %d (c %d, y %d, x %d)\n", it, c, oy, ox);
+                        return 1;
+                    }
+                }
     }
     printf("ok\n");
 }

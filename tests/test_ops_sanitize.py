@@ -1,6 +1,7 @@
 """The CPU kernels under AddressSanitizer and UndefinedBehaviorSanitizer: csrc/
 sanitize_driver.cpp runs random cases through find_roi and crop_resize, with the AVX2
-kernels and with the baseline ones (GALAXYZOO_NO_AVX2=1)."""
+kernels and with the baseline ones (GALAXYZOO_NO_AVX2=1), and checks every output pixel
+against gz_common.h's per-pixel definition (the one the CUDA backend follows) bit for bit."""
 from __future__ import annotations
 
 import os
