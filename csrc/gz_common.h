@@ -35,8 +35,14 @@
 //   crop_resize(images_ptr, n, h, w, image_stride, row_stride, boxes_ptr, out_ptr, size,
 //               rot_ptr_or_0, flips_ptr_or_0, interp, out_dtype, gray, mean3, std3,
 //               stream) -> None                     interp: GZ_INTERP_*; out_dtype: GZ_OUT_*
-// The CPU module galaxyzoo._native takes the same arguments as buffers (numpy arrays)
-// instead of pointers, plus num_threads, and adds the fused preprocess().
+// CPU entry points (module galaxyzoo._native; numpy arrays, torch CPU tensors via .numpy();
+// outputs allocated by the caller; num_threads 0 = all cores; the GIL is released):
+//   find_roi(images, mode, threshold, k, pad, boxes, num_threads)
+//   crop_resize(images, boxes, out, size, rot, flips, interp, gray, mean, std, num_threads)
+//                                                   out's dtype (float32/uint8) picks GZ_OUT_*
+//   preprocess(images, mode, threshold, k, pad, boxes, out, size, rot, flips, interp, gray,
+//              mean, std, num_threads)             find_roi + crop_resize fused per image
+// csrc/sanitize_driver.cpp checks the optimised CPU kernels against output_value() below.
 // ---------------------------------------------------------------------------------------
 #pragma once
 
