@@ -124,7 +124,7 @@ def evaluate_checkpoint(
 ) -> Evaluation:
     """Evaluate a checkpoint on a dataset split; writes metrics JSON and plots to ``out_dir``.
 
-    Without ``dataset`` the checkpoint's own training dataset (and its options) is used.
+    Without ``dataset`` the checkpoint's own training dataset (with its options and root) is used.
     """
     from . import plots
     from .data.pipeline import random_subset
@@ -133,7 +133,11 @@ def evaluate_checkpoint(
     dev = resolve_device(device)
     model, meta, ckpt_dir = load_model(checkpoint, dev)
     name = dataset or meta["dataset"]
-    options = dict(meta.get("dataset_options", {})) if name == meta["dataset"] else {}
+    if name == meta["dataset"]:  # the training dataset: same options, same files by default
+        options = dict(meta.get("dataset_options", {}))
+        root = root or meta.get("dataset_root")
+    else:
+        options = {}
     options.update(dataset_options or {})
     data = registry.create_dataset(name, split=split, root=root, **options)
     task = Task(**meta["task"])

@@ -202,6 +202,73 @@ def _open_datasets(config: TrainConfig):
     return train, val
 
 
+@dataclass
+class _Progress:
+    """What early stopping and best-checkpoint selection remember between epochs."""
+
+    history: list = field(default_factory=list)
+    best_value: float = math.nan
+    best_epoch: int = 0
+    bad_epochs: int = 0
+
+    def update(self, value: float, epoch: int, higher_is_better: bool) -> bool:
+        improved = self.best_epoch == 0 or (
+            value > self.best_value if higher_is_better else value < self.best_value)
+        if improved:
+            self.best_value, self.best_epoch, self.bad_epochs = value, epoch, 0
+        else:
+            self.bad_epochs += 1
+        return improved
+
+
+def _load_config(config: TrainConfig | None, run_dir: Path, resume: bool) -> TrainConfig:
+    config_path = run_dir / "config.json"
+    if resume:
+        if not config_path.is_file():
+            raise FileNotFoundError(f"{run_dir}: nothing to resume (no config.json)")
+        config = TrainConfig.from_dict(json.loads(config_path.read_text()))
+        config.validate()
+        return config
+    if checkpoint.find_latest(run_dir) is not None or config_path.exists():
+        raise FileExistsError(f"{run_dir} already holds a run; pass --resume to continue it "
+                              "or choose another output directory")
+    config.validate()
+    return config
+
+
+def _choose_monitor(config: TrainConfig, metrics: Sequence[str]) -> str:
+    scalar = [n for n in metrics if registry.get_spec("metric", n).scalar]
+    if config.monitor is None:
+        if not scalar:
+            raise ValueError("the run's metrics include no scalar metric to select checkpoints by")
+        return scalar[0]
+    if config.monitor not in scalar:
+        raise ValueError(f"--monitor {config.monitor!r} must be one of the run's scalar metrics {scalar}")
+    return config.monitor
+
+
+def _train_epoch(model, loader: BatchLoader, optimizer, scheduler, task, desc: str,
+                 progress: bool) -> float:
+    """One pass over the training data; returns the mean loss."""
+    model.train()
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=loader.device.type == "cuda")
+    bar = tqdm(loader, desc=desc, leave=False, disable=not progress, unit="batch")
+    loss_sum, seen = torch.zeros((), device=loader.device), 0
+    for step, batch in enumerate(bar):
+        with autocast:
+            outputs = model(batch.images)
+        loss = task_loss(outputs, batch.targets, task)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        loss_sum += loss.detach() * len(batch.indices)
+        seen += len(batch.indices)
+        if step % 10 == 0:  # reading the loss waits for the device; not every step
+            bar.set_postfix(loss=f"{float(loss_sum) / seen:.4f}")
+    return float(loss_sum) / max(seen, 1)
+
+
 def train(
     config: TrainConfig | None,
     run_dir: Path | str,
@@ -215,118 +282,84 @@ def train(
     """Train (or, with ``resume``, continue) the run in ``run_dir``.
 
     When resuming, ``config`` is ignored: the run's saved ``config.json`` is used.
-    ``stop_after_epoch`` ends the process-level run after that many epochs as if it had been
+    ``stop_after_epoch`` ends this call after that many epochs as if the process had been
     interrupted (used to test resuming); ``workers`` and ``device`` do not change the result
     on a given machine and are therefore not part of the saved configuration.
     """
     run_dir = Path(run_dir)
-    config_path = run_dir / "config.json"
-    if resume:
-        if not config_path.is_file():
-            raise FileNotFoundError(f"{run_dir}: nothing to resume (no config.json)")
-        config = TrainConfig.from_dict(json.loads(config_path.read_text()))
-    elif checkpoint.find_latest(run_dir) is not None or config_path.exists():
-        raise FileExistsError(f"{run_dir} already holds a run; pass --resume to continue it "
-                              "or choose another output directory")
-    config.validate()
     dev = resolve_device(device)
+    config = _load_config(config, run_dir, resume)
     seed_everything(config.seed)
     if dev.type == "cuda":
         torch.backends.cudnn.benchmark = False
 
     train_set, val_set = _open_datasets(config)
     task = train_set.task
-    model_spec = registry.get_spec("model", config.model)
-    if task.kind not in model_spec.tasks:
+    if task.kind not in registry.get_spec("model", config.model).tasks:
         raise ValueError(f"model {config.model!r} does not support {task.kind} tasks")
     metrics = metric_names(task, config.metrics)
-    monitor = config.monitor or next(
-        n for n in metrics if registry.get_spec("metric", n).scalar)
+    monitor = _choose_monitor(config, metrics)
     higher_better = registry.get_spec("metric", monitor).higher_is_better
     prep = Preprocessing.from_dict({"size": config.input_size, **config.preprocess})
-    augment = Augment.from_dict(config.augment)
 
     model = registry.create_model(config.model, num_outputs=task.num_outputs, in_chans=prep.channels,
                                   input_size=config.input_size, **config.model_options)
     model = model.to(dev).to(memory_format=torch.channels_last)
-    train_loader = BatchLoader(train_set, prep, config.batch_size, shuffle=True, augment=augment,
-                               seed=config.seed, workers=workers, device=dev,
-                               drop_last=len(train_set) > config.batch_size)
+    train_loader = BatchLoader(train_set, prep, config.batch_size, shuffle=True,
+                               augment=Augment.from_dict(config.augment), seed=config.seed,
+                               workers=workers, device=dev, drop_last=len(train_set) > config.batch_size)
     val_loader = BatchLoader(val_set, prep, config.batch_size, workers=workers, device=dev)
     optimizer = make_optimizer(config, model.parameters())
     scheduler = make_scheduler(config, optimizer, len(train_loader))
-
     meta_base = {
         "model": config.model, "model_options": config.model_options,
         "num_outputs": task.num_outputs, "in_chans": prep.channels, "input_size": config.input_size,
         "task": {"kind": task.kind, "outputs": list(task.outputs)},
         "preprocessing": prep.to_dict(), "dataset": config.dataset,
+        "dataset_options": config.dataset_options, "dataset_root": config.dataset_root,
         # Prediction decodes files to this square size so crops match training.
         "source_size": int(np.asarray(train_set.read_images([0])).shape[1]),
-        "dataset_options": config.dataset_options, "recipe": config.recipe,
-        "galaxyzoo_version": __version__,
+        "recipe": config.recipe, "galaxyzoo_version": __version__,
     }
-    history: list[dict] = []
-    best_value, best_epoch, bad_epochs, start = math.nan, 0, 0, 0
-    if resume:
-        latest = checkpoint.find_latest(run_dir)
-        if latest is not None:
-            _, weights, state = checkpoint.read_checkpoint(latest, with_state=True)
-            model.load_state_dict(weights)
-            optimizer.load_state_dict(state["optimizer"])
-            scheduler.load_state_dict(state["scheduler"])
-            set_rng_state(state["rng"])
-            history = state["history"]
-            best_value, best_epoch, bad_epochs = state["best_value"], state["best_epoch"], state["bad_epochs"]
-            start = state["epoch"]
-    else:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        checkpoint.atomic_write_json(config_path, asdict(config))
 
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=dev.type == "cuda")
+    if not resume:  # written once everything above has been checked
+        run_dir.mkdir(parents=True, exist_ok=True)
+        checkpoint.atomic_write_json(run_dir / "config.json", asdict(config))
+    progress_state, start = _Progress(), 0
+    latest = checkpoint.find_latest(run_dir) if resume else None
+    if latest is not None:
+        _, weights, state = checkpoint.read_checkpoint(latest, with_state=True)
+        model.load_state_dict(weights)
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        set_rng_state(state["rng"])
+        progress_state = _Progress(**state["progress"])
+        start = state["epoch"]
+
     stopped_early = False
     for epoch in range(start, config.epochs):
-        if patience_exhausted(bad_epochs, config.patience):
+        if config.patience is not None and progress_state.bad_epochs >= config.patience:
             stopped_early = True
             break
         if stop_after_epoch is not None and epoch >= stop_after_epoch:
             break
         started = time.perf_counter()
-        model.train()
         train_loader.set_epoch(epoch)
-        bar = tqdm(train_loader, desc=f"epoch {epoch + 1}/{config.epochs}", leave=False,
-                   disable=not progress, unit="batch")
-        loss_sum, seen = torch.zeros((), device=dev), 0
-        for step, batch in enumerate(bar):
-            with autocast:
-                outputs = model(batch.images)
-            loss = task_loss(outputs, batch.targets, task)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            scheduler.step()
-            loss_sum += loss.detach() * len(batch.indices)
-            seen += len(batch.indices)
-            if step % 10 == 0:  # reading the loss waits for the device; not every step
-                bar.set_postfix(loss=f"{float(loss_sum) / seen:.4f}")
+        train_loss = _train_epoch(model, train_loader, optimizer, scheduler, task,
+                                  f"epoch {epoch + 1}/{config.epochs}", progress)
         preds = run_inference(model, val_loader, task, progress=progress, desc="validate")
         values = compute_metrics(metrics, preds, task)
         record = {
-            "epoch": epoch + 1, "train_loss": float(loss_sum) / max(seen, 1), "val_loss": preds.loss,
+            "epoch": epoch + 1, "train_loss": train_loss, "val_loss": preds.loss,
             **{f"val_{k}": v for k, v in values.items()},
             "lr": optimizer.param_groups[0]["lr"], "seconds": round(time.perf_counter() - started, 3),
         }
-        history.append(record)
-        value = values[monitor]
-        improved = best_epoch == 0 or (value > best_value if higher_better else value < best_value)
-        if improved:
-            best_value, best_epoch, bad_epochs = value, epoch + 1, 0
-        else:
-            bad_epochs += 1
+        progress_state.history.append(record)
+        improved = progress_state.update(values[monitor], epoch + 1, higher_better)
 
         state = {"epoch": epoch + 1, "optimizer": optimizer.state_dict(),
-                 "scheduler": scheduler.state_dict(), "rng": rng_state(), "history": history,
-                 "best_value": best_value, "best_epoch": best_epoch, "bad_epochs": bad_epochs}
+                 "scheduler": scheduler.state_dict(), "rng": rng_state(),
+                 "progress": asdict(progress_state)}
         meta = {**meta_base, "epoch": epoch + 1, "metrics": {"val_loss": preds.loss, **values}}
         saved = checkpoint.write_checkpoint(checkpoint.epoch_dir(run_dir, epoch + 1),
                                             model.state_dict(), meta, state)
@@ -334,27 +367,23 @@ def train(
         if improved:
             checkpoint.atomic_symlink(run_dir / "best", saved)
         checkpoint.prune(run_dir, {saved, (run_dir / "best").resolve()})
-        _write_outputs(run_dir, history, monitor, best_epoch, best_value, values, task, improved)
+        _write_outputs(run_dir, progress_state, monitor, values, task, improved)
         shown = "  ".join(f"{k} {v:.4f}" for k, v in scalar_metrics(values).items())
-        tqdm.write(f"epoch {epoch + 1}/{config.epochs}  train_loss {record['train_loss']:.4f}  "
+        tqdm.write(f"epoch {epoch + 1}/{config.epochs}  train_loss {train_loss:.4f}  "
                    f"val_loss {preds.loss:.4f}  {shown}  ({record['seconds']:.1f}s)"
                    + ("  *" if improved else ""))
 
     return TrainResult(run_dir, (run_dir / "best").resolve(), (run_dir / "last").resolve(),
-                       history, monitor, best_value, stopped_early)
+                       progress_state.history, monitor, progress_state.best_value, stopped_early)
 
 
-def patience_exhausted(bad_epochs: int, patience: int | None) -> bool:
-    return patience is not None and bad_epochs >= patience
-
-
-def _write_outputs(run_dir: Path, history: list[dict], monitor: str, best_epoch: int,
-                   best_value: float, values: Mapping[str, Any], task, improved: bool) -> None:
+def _write_outputs(run_dir: Path, progress: _Progress, monitor: str, values: Mapping[str, Any],
+                   task, improved: bool) -> None:
     from . import plots
 
-    _write_history(run_dir, history, {"monitor": monitor, "best_epoch": best_epoch,
-                                      "best_value": best_value})
-    plots.learning_curves(history, run_dir / "learning_curves.png", monitor)
+    _write_history(run_dir, progress.history, {"monitor": monitor, "best_epoch": progress.best_epoch,
+                                               "best_value": progress.best_value})
+    plots.learning_curves(progress.history, run_dir / "learning_curves.png", monitor)
     if improved and "confusion_matrix" in values:
         plots.confusion_matrix(values["confusion_matrix"], task.outputs, run_dir / "confusion_matrix.png",
-                               title=f"validation, epoch {best_epoch}")
+                               title=f"validation, epoch {progress.best_epoch}")

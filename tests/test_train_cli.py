@@ -159,6 +159,10 @@ def test_bad_names_and_options_are_one_line_errors(tmp_path):
     assert done.returncode == 2 and "adamw" in done.stderr
     done = cli("train", "--model", "two_conv", cwd=tmp_path)
     assert done.returncode == 2 and "--dataset" in done.stderr
+    done = cli("train", "--recipe", "default", "--monitor", "confusion_matrix", "--out", "m", *TINY,
+               cwd=tmp_path)
+    assert done.returncode == 2 and "scalar metrics" in done.stderr
+    assert not (tmp_path / "m").exists()  # nothing written for a run that never started
 
 
 def test_early_stopping_and_vote_fractions(tmp_path):
