@@ -26,11 +26,13 @@ def to_probabilities(outputs: torch.Tensor, task: Task) -> torch.Tensor:
     return outputs.softmax(dim=1) if task.kind == "classification" else outputs.sigmoid()
 
 
-def task_loss(outputs: torch.Tensor, targets: torch.Tensor, task: Task) -> torch.Tensor:
-    """Cross-entropy on logits for classes; MSE of sigmoid outputs for vote fractions."""
+def task_loss(outputs: torch.Tensor, targets: torch.Tensor, task: Task,
+              class_weights: torch.Tensor | None = None) -> torch.Tensor:
+    """Cross-entropy on logits for classes (optionally class-weighted); MSE of sigmoid outputs
+    for vote fractions."""
     outputs = outputs.float()
     if task.kind == "classification":
-        return torch.nn.functional.cross_entropy(outputs, targets)
+        return torch.nn.functional.cross_entropy(outputs, targets, weight=class_weights)
     return torch.nn.functional.mse_loss(outputs.sigmoid(), targets.float())
 
 

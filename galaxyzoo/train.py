@@ -30,6 +30,9 @@ from .specs import RecipeSpec
 
 OPTIMIZERS = ("adamw", "adam", "sgd", "adamax")
 SCHEDULES = ("cosine", "constant")
+# "auto": cross-entropy or, for vote fractions, MSE; "balanced": cross-entropy with class
+# weights n / (classes · count), so a rare class counts as much as a common one.
+LOSSES = ("auto", "balanced")
 VAL_FRACTION = 0.1  # held out of "train" when a dataset has no "val" split
 
 
@@ -46,6 +49,7 @@ class TrainConfig:
     weight_decay: float = 0.0
     optimizer: str = "adamw"
     schedule: str = "cosine"
+    loss: str = "auto"
     model_options: dict = field(default_factory=dict)
     dataset_options: dict = field(default_factory=dict)
     dataset_root: str | None = None
@@ -61,13 +65,11 @@ class TrainConfig:
 
     @classmethod
     def from_recipe(cls, recipe: RecipeSpec, **overrides: Any) -> "TrainConfig":
-        if recipe.loss not in ("auto",):
-            raise ValueError(f"recipe {recipe.name!r}: loss {recipe.loss!r} is not supported "
-                             "(the loss follows the dataset's task)")
         base = dict(
             model=recipe.model, dataset=recipe.dataset, input_size=recipe.input_size,
             epochs=recipe.epochs, batch_size=recipe.batch_size, lr=recipe.lr,
             weight_decay=recipe.weight_decay, optimizer=recipe.optimizer, schedule=recipe.schedule,
+            loss=recipe.loss,
             model_options=dict(recipe.model_options), dataset_options=dict(recipe.dataset_options),
             preprocess=dict(recipe.preprocess), augment=dict(recipe.augment),
             metrics=tuple(recipe.metrics), recipe=recipe.name,
@@ -91,6 +93,8 @@ class TrainConfig:
             raise ValueError(f"unknown optimizer {self.optimizer!r}; choose from {OPTIMIZERS}")
         if self.schedule not in SCHEDULES:
             raise ValueError(f"unknown schedule {self.schedule!r}; choose from {SCHEDULES}")
+        if self.loss not in LOSSES:
+            raise ValueError(f"unknown loss {self.loss!r}; choose from {LOSSES}")
         if self.epochs < 1 or self.batch_size < 1 or self.input_size < 1 or self.lr <= 0:
             raise ValueError("epochs, batch_size, input_size and lr must be positive")
         Preprocessing.from_dict({"size": self.input_size, **self.preprocess})
@@ -247,7 +251,18 @@ def _choose_monitor(config: TrainConfig, metrics: Sequence[str]) -> str:
     return config.monitor
 
 
-def _train_epoch(model, loader: BatchLoader, optimizer, scheduler, task, desc: str,
+def class_weights(config: TrainConfig, train_set, device: torch.device) -> torch.Tensor | None:
+    """Per-class loss weights for ``loss="balanced"`` (absent classes get weight 0)."""
+    if config.loss == "auto":
+        return None
+    if train_set.task.kind != "classification":
+        raise ValueError(f"loss {config.loss!r} needs a classification dataset")
+    counts = np.bincount(np.asarray(train_set.targets), minlength=train_set.task.num_outputs)
+    weights = np.where(counts > 0, counts.sum() / (len(counts) * np.maximum(counts, 1)), 0.0)
+    return torch.tensor(weights, dtype=torch.float32, device=device)
+
+
+def _train_epoch(model, loader: BatchLoader, optimizer, scheduler, task, weights, desc: str,
                  progress: bool) -> float:
     """One pass over the training data; returns the mean loss."""
     model.train()
@@ -257,7 +272,7 @@ def _train_epoch(model, loader: BatchLoader, optimizer, scheduler, task, desc: s
     for step, batch in enumerate(bar):
         with autocast:
             outputs = model(batch.images)
-        loss = task_loss(outputs, batch.targets, task)
+        loss = task_loss(outputs, batch.targets, task, weights)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -311,6 +326,7 @@ def train(
     val_loader = BatchLoader(val_set, prep, config.batch_size, workers=workers, device=dev)
     optimizer = make_optimizer(config, model.parameters())
     scheduler = make_scheduler(config, optimizer, len(train_loader))
+    weights = class_weights(config, train_set, dev)
     meta_base = {
         "model": config.model, "model_options": config.model_options,
         "num_outputs": task.num_outputs, "in_chans": prep.channels, "input_size": config.input_size,
@@ -345,7 +361,7 @@ def train(
             break
         started = time.perf_counter()
         train_loader.set_epoch(epoch)
-        train_loss = _train_epoch(model, train_loader, optimizer, scheduler, task,
+        train_loss = _train_epoch(model, train_loader, optimizer, scheduler, task, weights,
                                   f"epoch {epoch + 1}/{config.epochs}", progress)
         preds = run_inference(model, val_loader, task, progress=progress, desc="validate")
         values = compute_metrics(metrics, preds, task)

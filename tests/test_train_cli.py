@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import safetensors.torch
+import torch
 from PIL import Image
 
 import galaxyzoo
@@ -197,3 +198,42 @@ def test_train_and_predict_on_cuda(tmp_path):
     assert 0 <= meta["metrics"]["accuracy"] <= 1
     done = ok(cli("evaluate", tmp_path / "run", "--device", "cuda", "--quiet", cwd=tmp_path))
     assert "accuracy" in done.stdout
+
+
+# --- in-process pieces of the training setup ----------------------------------------------
+
+def test_balanced_class_weights():
+    from types import SimpleNamespace
+
+    from galaxyzoo.specs import Task
+    from galaxyzoo.train import TrainConfig, class_weights
+
+    data = SimpleNamespace(task=Task("classification", ("a", "b", "c")), targets=np.array([0, 0, 0, 1]))
+    config = TrainConfig(model="m", dataset="d", loss="balanced")
+    weights = class_weights(config, data, torch.device("cpu"))
+    torch.testing.assert_close(weights, torch.tensor([4 / 9, 4 / 3, 0.0]))
+    config.loss = "auto"
+    assert class_weights(config, data, torch.device("cpu")) is None
+
+
+def test_schedules_and_optimizers():
+    from galaxyzoo.train import TrainConfig, make_optimizer, make_scheduler
+
+    config = TrainConfig(model="m", dataset="d", epochs=2, lr=0.1, optimizer="sgd")
+    param = torch.nn.Parameter(torch.zeros(1))
+    optimizer = make_optimizer(config, [param])
+    assert isinstance(optimizer, torch.optim.SGD) and optimizer.param_groups[0]["nesterov"]
+    scheduler = make_scheduler(config, optimizer, steps_per_epoch=50)  # 100 steps, 3 warm-up
+    lrs = []
+    for _ in range(100):
+        lrs.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    assert lrs[0] == pytest.approx(0.1 / 3) and max(lrs) == pytest.approx(0.1)
+    assert lrs[3] == pytest.approx(0.1) and lrs[-1] < 0.001
+    assert all(a >= b for a, b in zip(lrs[3:], lrs[4:]))  # cosine decay is monotone
+    config.schedule = "constant"
+    constant = make_scheduler(config, make_optimizer(config, [param]), steps_per_epoch=5)
+    assert constant.get_last_lr() == [0.1]
+    with pytest.raises(ValueError, match="optimizer"):
+        TrainConfig(model="m", dataset="d", optimizer="rmsprop").validate()

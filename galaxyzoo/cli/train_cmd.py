@@ -13,7 +13,7 @@ examples:
   galaxyzoo train --recipe default
   galaxyzoo train --recipe default --epochs 3 --out runs/quick
   galaxyzoo train --model two_conv --dataset synthetic --size 64 --epochs 5
-  galaxyzoo train --model resnet_small --dataset synthetic --dataset-opt n_train=2000
+  galaxyzoo train --model resnet_small --dataset synthetic --dataset-opt num_samples=500
   galaxyzoo train --resume runs/quick           continue an interrupted run exactly
 
 A run directory holds config.json, metrics.json/.csv, learning_curves.png,
@@ -34,27 +34,31 @@ def register(sub: argparse._SubParsersAction) -> None:
     what.add_argument("--resume", metavar="RUN_DIR", type=Path,
                       help="continue the run in RUN_DIR from its last complete checkpoint")
     how = parser.add_argument_group("training options (override the recipe)")
-    how.add_argument("--epochs", type=int)
-    how.add_argument("--batch-size", type=int)
-    how.add_argument("--lr", type=float, help="peak learning rate")
-    how.add_argument("--weight-decay", type=float)
-    how.add_argument("--optimizer", help="adamw, adam, adamax or sgd (Nesterov momentum 0.9)")
-    how.add_argument("--schedule", help="cosine (after a 3%% linear warm-up) or constant")
-    how.add_argument("--size", type=int, help="model input size in pixels")
-    how.add_argument("--seed", type=int)
-    how.add_argument("--patience", type=int, help="stop after N epochs without improvement")
-    how.add_argument("--monitor", help="metric that selects the best checkpoint (default: the first)")
-    how.add_argument("--metrics", type=lambda s: tuple(s.split(",")), help="comma-separated metric names")
-    how.add_argument("--augment", choices=("rotate,flip", "rotate", "flip", "none"),
-                     help="random transforms per epoch")
+    how.add_argument("--epochs", type=int, metavar="N")
+    how.add_argument("--batch-size", type=int, metavar="N")
+    how.add_argument("--lr", type=float, metavar="X", help="peak learning rate")
+    how.add_argument("--weight-decay", type=float, metavar="X")
+    how.add_argument("--optimizer", metavar="NAME", help="adamw, adam, adamax or sgd (Nesterov momentum 0.9)")
+    how.add_argument("--schedule", metavar="NAME", help="cosine (after a 3%% linear warm-up) or constant")
+    how.add_argument("--loss", metavar="NAME",
+                     help="auto (cross-entropy, or MSE for vote fractions) or balanced (class-weighted)")
+    how.add_argument("--size", type=int, metavar="PX", help="model input size in pixels")
+    how.add_argument("--seed", type=int, metavar="N", help="fixes initialisation, data order, augmentation")
+    how.add_argument("--patience", type=int, metavar="N", help="stop after N epochs without improvement")
+    how.add_argument("--monitor", metavar="METRIC",
+                     help="scalar metric that selects the best checkpoint (default: the first)")
+    how.add_argument("--metrics", type=lambda s: tuple(s.split(",")), metavar="A,B,...",
+                     help="metric names (default: the recipe's, or the task's standard set)")
+    how.add_argument("--augment", choices=("rotate,flip", "rotate", "flip", "none"), metavar="WHICH",
+                     help="random transforms per epoch: rotate,flip | rotate | flip | none")
     how.add_argument("--roi", choices=("central", "seed", "none"),
                      help="how to find the galaxy to crop (none: the whole image)")
     how.add_argument("--model-opt", type=key_value, action="append", default=[], metavar="KEY=VALUE")
     how.add_argument("--dataset-opt", type=key_value, action="append", default=[], metavar="KEY=VALUE")
-    how.add_argument("--root", help="dataset root directory")
+    how.add_argument("--root", metavar="DIR", help="dataset root directory")
     how.add_argument("--limit-train", type=int, metavar="N", help="train on N random samples")
     how.add_argument("--limit-val", type=int, metavar="N", help="validate on N random samples")
-    parser.add_argument("--out", type=Path, help="run directory (default: runs/NAME-TIMESTAMP)")
+    parser.add_argument("--out", type=Path, metavar="DIR", help="run directory (default: runs/NAME-TIMESTAMP)")
     add_runtime_args(parser)
     # Ends the process after N epochs as if interrupted; for testing --resume.
     parser.add_argument("--stop-after-epoch", type=int, help=argparse.SUPPRESS)
@@ -65,7 +69,7 @@ def _overrides(args: argparse.Namespace) -> dict:
     values = {
         "model": args.model, "dataset": args.dataset, "epochs": args.epochs,
         "batch_size": args.batch_size, "lr": args.lr, "weight_decay": args.weight_decay,
-        "optimizer": args.optimizer, "schedule": args.schedule, "input_size": args.size,
+        "optimizer": args.optimizer, "schedule": args.schedule, "loss": args.loss, "input_size": args.size,
         "seed": args.seed, "patience": args.patience, "monitor": args.monitor,
         "metrics": args.metrics, "dataset_root": args.root, "limit_train": args.limit_train,
         "limit_val": args.limit_val,
