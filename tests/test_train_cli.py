@@ -237,3 +237,41 @@ def test_schedules_and_optimizers():
     assert constant.get_last_lr() == [0.1]
     with pytest.raises(ValueError, match="optimizer"):
         TrainConfig(model="m", dataset="d", optimizer="rmsprop").validate()
+
+
+def test_predict_matches_evaluation_of_the_same_images(trained, tmp_path):
+    """A catalog row is what evaluation computes for that image: same decode size, same crop."""
+    from galaxyzoo.checkpoint import load_model
+    from galaxyzoo.data.pipeline import BatchLoader, Preprocessing, Subset
+    from galaxyzoo.evaluate import run_inference
+
+    model, meta, _ = load_model(trained)
+    data = galaxyzoo.create_dataset("synthetic", "test", **meta["dataset_options"])
+    picked = Subset(data, [0, 5, 10, 15])
+    for i, image in enumerate(picked.read_images(range(4))):
+        Image.fromarray(image).save(tmp_path / f"{i}.png")  # lossless
+    ok(cli("predict", trained, tmp_path, "--out", tmp_path / "cat.csv", "--quiet", cwd=tmp_path))
+    with open(tmp_path / "cat.csv") as f:
+        rows = list(csv.DictReader(f))
+    catalog = np.array([[float(r[f"prob_{c}"]) for c in data.task.outputs] for r in rows])
+    loader = BatchLoader(picked, Preprocessing.from_dict(meta["preprocessing"]), 4, workers=0)
+    expected = run_inference(model, loader, data.task, progress=False).probabilities
+    np.testing.assert_allclose(catalog, expected, atol=2e-6)
+
+
+SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "gz2_sample"
+
+
+@pytest.mark.sample
+@pytest.mark.skipif(not (SAMPLE / "labels.csv").is_file(), reason=f"real GZ2 sample not found at {SAMPLE}")
+@pytest.mark.skipif("gz2_sample" not in galaxyzoo.list_datasets(), reason="dataset gz2_sample is not registered")
+def test_real_gz2_sample_recipe_trains_evaluates_and_predicts(tmp_path):
+    ok(cli("train", "--recipe", "gz2_sample_spiral", "--root", SAMPLE, "--epochs", "1", "--limit-train", "64",
+           "--limit-val", "32", "--size", "32", "--workers", "0", "--quiet", "--out", "run", cwd=tmp_path))
+    done = ok(cli("evaluate", tmp_path / "run", "--limit", "32", "--workers", "0", "--quiet", cwd=tmp_path))
+    assert "32 samples" in done.stdout and "balanced_accuracy" in done.stdout
+    files = sorted((SAMPLE / "images").glob("*.jpg"))[:3]
+    ok(cli("predict", tmp_path / "run", *files, "--out", tmp_path / "cat.csv", "--quiet", cwd=tmp_path))
+    with open(tmp_path / "cat.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["status"] for r in rows] == ["ok"] * 3 and {r["predicted"] for r in rows} <= {"spiral", "non_spiral"}
