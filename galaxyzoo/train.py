@@ -262,7 +262,7 @@ def class_weights(config: TrainConfig, train_set, device: torch.device) -> torch
     return torch.tensor(weights, dtype=torch.float32, device=device)
 
 
-def _train_epoch(model, loader: BatchLoader, optimizer, scheduler, task, weights, desc: str,
+def _train_epoch(model, loader: BatchLoader, optimizer, scheduler, task, loss_weights, desc: str,
                  progress: bool) -> float:
     """One pass over the training data; returns the mean loss."""
     model.train()
@@ -272,7 +272,7 @@ def _train_epoch(model, loader: BatchLoader, optimizer, scheduler, task, weights
     for step, batch in enumerate(bar):
         with autocast:
             outputs = model(batch.images)
-        loss = task_loss(outputs, batch.targets, task, weights)
+        loss = task_loss(outputs, batch.targets, task, loss_weights)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -326,7 +326,7 @@ def train(
     val_loader = BatchLoader(val_set, prep, config.batch_size, workers=workers, device=dev)
     optimizer = make_optimizer(config, model.parameters())
     scheduler = make_scheduler(config, optimizer, len(train_loader))
-    weights = class_weights(config, train_set, dev)
+    loss_weights = class_weights(config, train_set, dev)
     meta_base = {
         "model": config.model, "model_options": config.model_options,
         "num_outputs": task.num_outputs, "in_chans": prep.channels, "input_size": config.input_size,
@@ -344,8 +344,8 @@ def train(
     progress_state, start = _Progress(), 0
     latest = checkpoint.find_latest(run_dir) if resume else None
     if latest is not None:
-        _, weights, state = checkpoint.read_checkpoint(latest, with_state=True)
-        model.load_state_dict(weights)
+        _, saved_weights, state = checkpoint.read_checkpoint(latest, with_state=True)
+        model.load_state_dict(saved_weights)
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         set_rng_state(state["rng"])
@@ -361,7 +361,7 @@ def train(
             break
         started = time.perf_counter()
         train_loader.set_epoch(epoch)
-        train_loss = _train_epoch(model, train_loader, optimizer, scheduler, task, weights,
+        train_loss = _train_epoch(model, train_loader, optimizer, scheduler, task, loss_weights,
                                   f"epoch {epoch + 1}/{config.epochs}", progress)
         preds = run_inference(model, val_loader, task, progress=progress, desc="validate")
         values = compute_metrics(metrics, preds, task)
