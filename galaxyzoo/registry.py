@@ -80,6 +80,11 @@ def reset() -> None:
         _state = None
 
 
+def is_loaded() -> bool:
+    """Whether plugins have been loaded in this process (commands that never needed them don't)."""
+    return _state is not None
+
+
 def plugins() -> tuple[PluginRecord, ...]:
     """Every entry point in the ``galaxyzoo`` group, in load order, with status and problems."""
     return _loaded().records
@@ -175,7 +180,7 @@ def create_dataset(name: str, split: str = "train", root: Any = None, **options:
     """Open a dataset split (a :class:`galaxyzoo.data.base.GalaxyDataset`); ``options`` override defaults."""
     entry = _find("dataset", name)
     spec: DatasetSpec = entry.spec
-    if split not in spec.splits:
+    if spec.splits and split not in spec.splits:
         raise ValueError(f"dataset {spec.name!r} has splits {spec.splits}, not {split!r}")
     build = _resolve(entry, spec.builder)
     return build(split=split, root=root, **{**spec.defaults, **options})

@@ -89,13 +89,15 @@ class DatasetSpec:
 
     ``builder(split=..., root=..., **options)`` returns an object following
     :class:`galaxyzoo.data.base.GalaxyDataset`. ``layout`` tells a user which files to put where
-    when they are missing (nothing is ever downloaded).
+    when they are missing (nothing is ever downloaded). ``task`` is None for generic readers
+    (e.g. any CSV catalog) whose classes or columns come from the data; ``splits`` empty means
+    the data names its own splits.
     """
 
     name: str
     summary: str
     builder: Builder
-    task: Task
+    task: Task | None
     image_size: int = 424
     channels: int = 3
     splits: tuple[str, ...] = ("train", "val", "test")

@@ -103,14 +103,15 @@ def check_dataset(
 
     build = resolve_builder(spec.builder)
     seen: dict[str, str] = {}
-    for split in splits or spec.splits:
+    for split in splits or spec.splits or ("train",):
         try:
             ds = build(split=split, root=root, **{**spec.defaults, **options})
         except FileNotFoundError as exc:
             return CheckResult("dataset", spec.name, (), skipped=str(exc))
         where = f"split {split!r}: "
         require(isinstance(ds, GalaxyDataset), where + f"{type(ds).__name__} lacks the GalaxyDataset attributes")
-        require(ds.task == spec.task, where + f"task {ds.task} differs from the spec's {spec.task}")
+        require(spec.task is None or ds.task == spec.task,
+                where + f"task {ds.task} differs from the spec's {spec.task}")
         n = len(ds)
         require(n > 0, where + "is empty")
         require(len(ds.ids) == n, where + f"{len(ds.ids)} ids for {n} samples")
@@ -119,7 +120,8 @@ def check_dataset(
         shared = set(ids) & seen.keys()
         require(not shared, where + f"shares ids with split {seen[next(iter(shared))]!r}" if shared else "")
         seen.update((i, split) for i in ids)
-        _check_targets(np.asarray(ds.targets), spec.task, n, lambda ok, m: require(ok, where + m))
+        if split != "unlabeled":  # no targets exist there (-1 / NaN by convention)
+            _check_targets(np.asarray(ds.targets), ds.task, n, lambda ok, m: require(ok, where + m))
 
         images = ds.read_images([0, n - 1])
         require(isinstance(images, np.ndarray) and images.dtype == np.uint8,

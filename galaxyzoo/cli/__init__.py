@@ -38,10 +38,24 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `galaxyzoo list models | head`
+        sys.stderr.close()
+        return 0
+    _report_plugin_problems(args.command)
+    return code
+
+
+def _report_plugin_problems(command: str) -> None:
+    """A broken plugin never stops a command, but the user hears about it once."""
+    from .. import registry
+    from .output import print_problems
+
+    if command not in ("list", "plugins") and registry.is_loaded():  # those two print their own
+        print_problems(registry.plugins())
 
 
 if __name__ == "__main__":  # pragma: no cover

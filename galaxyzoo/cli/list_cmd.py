@@ -52,6 +52,8 @@ def _tasks(tasks: tuple[str, ...]) -> str:
 
 
 def _dataset_task(spec) -> str:
+    if spec.task is None:
+        return "from the data"
     return f"{spec.task.kind} ({spec.task.num_outputs})"
 
 

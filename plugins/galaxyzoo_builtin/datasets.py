@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from galaxyzoo import DatasetSpec, Task, gz2_tree, hookimpl
 from galaxyzoo.data import synthetic
+from galaxyzoo_builtin.real_datasets import REAL_DATASETS
 
 _SYNTHETIC_LAYOUT = (
     "nothing to download: images are generated on the fly; with a root, each split is rendered "
@@ -34,4 +35,5 @@ def galaxyzoo_datasets():
             reference="decision tree of Willett et al. 2013 (MNRAS 435, 2835), Kaggle Galaxy Challenge columns",
             defaults=_SYNTHETIC_OPTIONS,
         ),
+        *REAL_DATASETS,
     ]

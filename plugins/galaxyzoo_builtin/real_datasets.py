@@ -17,9 +17,8 @@ REAL_DATASETS: list[DatasetSpec] = [
         name="catalog",
         summary="Any folder of images plus a CSV catalog (labels or vote fractions, optional split column)",
         builder=f"{_READERS}.catalog:open_catalog",
-        # Nominal only: the classes (or vote-fraction columns) come from the catalog and options.
-        task=Task("classification", ("<from the catalog>",)),
-        splits=_WITH_UNLABELED,
+        task=None,  # the classes (or vote-fraction columns) come from the catalog and options
+        splits=(),  # the catalog's split column names the splits
         layout=known.CATALOG_LAYOUT,
     ),
     DatasetSpec(
