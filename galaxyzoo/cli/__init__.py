@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "galaxyzoo.cli.train_cmd",
     "galaxyzoo.cli.evaluate_cmd",
     "galaxyzoo.cli.predict_cmd",
+    "galaxyzoo.cli.ingest_cmd",
     "galaxyzoo.cli.demo_cmd",
 )
 

@@ -1,0 +1,71 @@
+"""Reading what ``galaxyzoo ingest`` wrote: the good inputs' crops, as a GalaxyDataset.
+
+The crops are already ROI-cropped and resized, so a pipeline reading them runs
+``preprocess`` with ``mode=None`` (the whole crop). Shards are memory-mapped, not loaded.
+"""
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from ..specs import Task
+
+
+def is_shard_dir(path: str | Path) -> bool:
+    path = Path(path)
+    return (path / "manifest.csv").is_file() and (path / "ingest.json").is_file()
+
+
+def read_manifest(folder: str | Path) -> list[dict[str, str]]:
+    with open(Path(folder) / "manifest.csv", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+class ShardDataset:
+    """The ``status=ok`` rows of an ingest's manifest; ``read_images`` gives uint8 N×S×S×3.
+
+    ``errors`` lists the manifest rows of the inputs that could not be ingested. There are no
+    labels: ``targets`` is all zeros (int64) and ``task`` is whatever the caller passes.
+    """
+
+    def __init__(self, folder: str | Path, task: Task | None = None):
+        self.folder = Path(folder)
+        if not is_shard_dir(self.folder):
+            raise FileNotFoundError(f"{self.folder} is not a finished ingest (no manifest.csv and ingest.json; "
+                                    "run `galaxyzoo ingest SRC --out DIR` to completion)")
+        self.options = json.loads((self.folder / "ingest.json").read_text())
+        rows = read_manifest(self.folder)
+        ok = [r for r in rows if r["status"] == "ok"]
+        self.errors = [r for r in rows if r["status"] != "ok"]
+        self.rows = ok
+        self.ids = [r["id"] for r in ok]
+        self.paths = [r["path"] for r in ok]
+        self.boxes = np.array([[int(r[c]) for c in ("x0", "y0", "x1", "y1")] for r in ok],
+                              np.int64).reshape(-1, 4)
+        shard_names = sorted({r["shard"] for r in ok})
+        self._arrays = {name: np.load(self.folder / name, mmap_mode="r") for name in shard_names}
+        self._shard = np.array([shard_names.index(r["shard"]) for r in ok], np.int64)
+        self._names = shard_names
+        self._index = np.array([int(r["index"]) for r in ok], np.int64)
+        self.task = task
+        self.targets = np.zeros(len(ok), np.int64)
+
+    @property
+    def size(self) -> int:
+        return int(self.options["size"])
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def read_images(self, indices: Sequence[int]) -> np.ndarray:
+        idx = np.asarray(indices, np.int64)
+        out = np.empty((len(idx), self.size, self.size, 3), np.uint8)
+        shard = self._shard[idx]
+        for s in np.unique(shard):
+            sel = shard == s
+            out[sel] = self._arrays[self._names[s]][self._index[idx[sel]]].transpose(0, 2, 3, 1)
+        return out

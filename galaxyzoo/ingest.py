@@ -1,0 +1,368 @@
+"""Survey-scale ingestion: a folder (or catalog) of image files → uint8 crop shards + a manifest.
+
+Inputs are taken in a deterministic order (a sorted, streaming directory walk, or catalog row
+order) and cut into shards of ``shard_size`` inputs. Shard ``k`` is two files written
+atomically: ``shard-0000k.npy`` (uint8 M×C×S×S crops of its M good inputs, memory-mappable)
+and then ``shard-0000k.csv`` (one manifest row per input of the shard, good or bad). A shard is
+done exactly when its CSV exists and lists the same input paths, so a killed run resumes by
+skipping done shards. ``manifest.csv`` (and ``manifest.parquet`` when pyarrow is importable)
+is assembled from the parts at the end.
+
+Each JPEG is decoded at a DCT scale (libjpeg-turbo) of at least ``2 × size`` pixels, then the
+native ``preprocess`` op finds the ROI and area-resizes it; when the ROI found there is smaller
+than ``size`` pixels the file is decoded again at a scale that gives the ROI at least ``size``
+pixels. Boxes in the manifest are in the original image's pixel coordinates.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+import tempfile
+import time
+from collections import Counter, deque
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from itertools import count, islice
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import numpy as np
+import simplejpeg
+from tqdm.auto import tqdm
+
+from . import ops
+from .checkpoint import atomic_write_bytes, atomic_write_json
+from .data.decode import MAX_FILE_BYTES, _read_bytes, decode_image, sniff_format
+from .data.errors import DecodeError
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+MANIFEST_COLUMNS = ("id", "path", "shard", "index", "x0", "y0", "x1", "y1", "height", "width",
+                    "decoded_height", "decoded_width", "status", "error", "message")
+OPTIONS_FILE = "ingest.json"
+# Test hook: exit abruptly (no cleanup) right after committing this many shards.
+STOP_AFTER_ENV = "GALAXYZOO_INGEST_STOP_AFTER_SHARDS"
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    """What the crops are; a resumed ingest must use the same values."""
+
+    size: int = 64
+    mode: str | None = "central"
+    threshold: int | str = "auto"
+    pad: float = 0.1
+    shard_size: int = 4096
+
+    def __post_init__(self) -> None:
+        if self.size < 1 or self.shard_size < 1:
+            raise ValueError("size and shard_size must be >= 1")
+
+
+@dataclass
+class IngestSummary:
+    out: Path
+    inputs: int = 0
+    ok: int = 0
+    errors: Counter = field(default_factory=Counter)
+    shards_written: int = 0
+    shards_skipped: int = 0
+    seconds: float = 0.0
+
+    @property
+    def images_per_s(self) -> float:
+        processed = self.ok + sum(self.errors.values())
+        return processed / self.seconds if self.seconds > 0 else 0.0
+
+    def __str__(self) -> str:
+        errs = ", ".join(f"{r}: {n}" for r, n in sorted(self.errors.items())) or "none"
+        return (f"{self.inputs} inputs in {self.shards_written + self.shards_skipped} shard(s) "
+                f"({self.shards_written} written, {self.shards_skipped} already done) under {self.out}\n"
+                f"ok: {self.ok}; errors: {errs}\n"
+                f"{self.images_per_s:.0f} images/s over {self.seconds:.1f} s")
+
+
+# --- inputs -------------------------------------------------------------------------------
+
+def walk_images(root: str | os.PathLike) -> Iterator[tuple[str, str]]:
+    """(id = file stem, path) of every .jpg/.jpeg/.png under ``root``, streaming, each
+    directory's entries in name order (so the order is the same on every run)."""
+    with os.scandir(root) as it:
+        entries = sorted(it, key=lambda e: e.name)
+    for entry in entries:
+        if entry.is_dir():
+            yield from walk_images(entry.path)
+        elif os.path.splitext(entry.name)[1].lower() in IMAGE_SUFFIXES:
+            yield os.path.splitext(entry.name)[0], entry.path
+
+
+def catalog_images(csv_path: str | os.PathLike, folder: str | os.PathLike, id_column: str,
+                   path_column: str | None = None) -> Iterator[tuple[str, str]]:
+    """(id, path) per catalog row, streaming: the path column (relative to ``folder``) or the
+    first of ``folder/<id>.jpg|.jpeg|.png`` that exists (``.jpg`` when none does: the row then
+    gets a ``missing`` error)."""
+    with open(csv_path, newline="") as f:
+        reader = csv.DictReader(f)
+        for name in filter(None, (id_column, path_column)):
+            if name not in (reader.fieldnames or ()):
+                raise ValueError(f"{csv_path}: no column {name!r} (columns: {reader.fieldnames})")
+        for row in reader:
+            ident = row[id_column].strip()
+            if path_column:
+                yield ident, os.path.join(folder, row[path_column])
+                continue
+            candidates = [os.path.join(folder, ident + s) for s in IMAGE_SUFFIXES]
+            yield ident, next((c for c in candidates if os.path.exists(c)), candidates[0])
+
+
+# --- one chunk of files (runs in a worker) ----------------------------------------------------
+
+def _decode(path: str, min_size: int) -> tuple[np.ndarray, tuple[int, int], bytes]:
+    data = _read_bytes(path, MAX_FILE_BYTES)
+    try:
+        image = decode_image(data, min_size)
+    except DecodeError as err:
+        raise DecodeError(err.reason, f"{path}: {err}") from None
+    return image, _original_size(data, image), data
+
+
+def _original_size(data: bytes, decoded: np.ndarray) -> tuple[int, int]:
+    if sniff_format(data) == "jpeg":  # the only format decoded at a reduced scale
+        return tuple(simplejpeg.decode_jpeg_header(data)[:2])
+    return decoded.shape[:2]
+
+
+def to_original(boxes: np.ndarray, decoded: tuple[int, int], original: tuple[int, int]) -> np.ndarray:
+    """Boxes (x0, y0, x1, y1) found on a scaled decode, in the original image's pixels."""
+    sy, sx = original[0] / decoded[0], original[1] / decoded[1]
+    scaled = np.asarray(boxes, np.float64) * np.array([sx, sy, sx, sy])
+    return np.rint(scaled).astype(np.int64)
+
+
+def _crop(images: list[np.ndarray], opts: IngestOptions) -> tuple[np.ndarray, np.ndarray]:
+    """``ops.preprocess`` on same-shape images: uint8 N×C×S×S crops and boxes on the decode."""
+    out, boxes = ops.preprocess(np.stack(images), opts.size, mode=opts.mode, threshold=opts.threshold,
+                                pad=opts.pad, out_dtype="uint8", num_threads=1, return_boxes=True)
+    return out.numpy(), boxes.numpy()
+
+
+def process_chunk(items: list[tuple[str, str]], opts: IngestOptions) -> tuple[np.ndarray, list[list]]:
+    """Decode and crop ``items`` ((id, path) pairs): the uint8 crops of the good ones, in order,
+    and one manifest row per item (shard and index left for the caller)."""
+    first_scale = opts.size if opts.mode is None else 2 * opts.size
+    rows: list[list] = []
+    decoded: dict[int, tuple[np.ndarray, tuple[int, int], bytes]] = {}
+    for i, (ident, path) in enumerate(items):
+        try:
+            decoded[i] = _decode(path, first_scale)
+        except DecodeError as err:
+            rows.append([ident, path, "", -1] + [""] * 8 + ["error", err.reason, str(err)])
+            continue
+        rows.append(None)
+    crops: dict[int, np.ndarray] = {}
+    boxes: dict[int, np.ndarray] = {}
+    by_shape: dict[tuple, list[int]] = {}
+    for i, (image, _, _) in decoded.items():
+        by_shape.setdefault(image.shape, []).append(i)
+    for members in by_shape.values():
+        out, found = _crop([decoded[i][0] for i in members], opts)
+        for j, i in enumerate(members):
+            crops[i], boxes[i] = out[j], found[j]
+    for i, (image, original, data) in decoded.items():
+        side = max(boxes[i][2] - boxes[i][0], boxes[i][3] - boxes[i][1])
+        if side < opts.size and min(image.shape[:2]) < min(original):  # ROI too small at this scale
+            finer = decode_image(data, math.ceil(min(image.shape[:2]) * opts.size / side))
+            out, found = _crop([finer], opts)
+            decoded[i], crops[i], boxes[i] = (finer, original, data), out[0], found[0]
+    good = [i for i in range(len(items)) if i in decoded]
+    for i in good:
+        image, original = decoded[i][0], decoded[i][1]
+        box = to_original(boxes[i], image.shape[:2], original)
+        rows[i] = [items[i][0], items[i][1], "", -1, *box.tolist(), *original, *image.shape[:2], "ok", "", ""]
+    pixels = np.stack([crops[i] for i in good]) if good else np.empty((0, 3, opts.size, opts.size), np.uint8)
+    return pixels, rows
+
+
+# --- the run ------------------------------------------------------------------------------
+
+def shard_name(k: int) -> str:
+    return f"shard-{k:05d}"
+
+
+def _shard_done(out: Path, k: int, items: list[tuple[str, str]]) -> bool:
+    part = out / f"{shard_name(k)}.csv"
+    if not part.exists() or not (out / f"{shard_name(k)}.npy").exists():
+        return False
+    with open(part, newline="") as f:
+        paths = [row["path"] for row in csv.DictReader(f)]
+    return paths == [p for _, p in items]  # the source has not changed under this shard
+
+
+def _commit_shard(out: Path, k: int, pixels: list[np.ndarray], rows: list[list], opts: IngestOptions) -> None:
+    data = np.concatenate(pixels) if pixels else np.empty((0, 3, opts.size, opts.size), np.uint8)
+    buf = io.BytesIO()
+    np.save(buf, data)
+    atomic_write_bytes(out / f"{shard_name(k)}.npy", buf.getvalue())
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow(MANIFEST_COLUMNS)
+    index = 0
+    for row in rows:
+        if row[12] == "ok":
+            row[2], row[3] = shard_name(k) + ".npy", index
+            index += 1
+        writer.writerow(row)
+    atomic_write_bytes(out / f"{shard_name(k)}.csv", text.getvalue().encode())  # marks it done
+
+
+def _check_options(out: Path, opts: IngestOptions) -> None:
+    path = out / OPTIONS_FILE
+    if path.exists():
+        import json
+
+        before = json.loads(path.read_text())
+        if before != asdict(opts):
+            raise ValueError(f"{out} holds an ingest made with {before}; these options are {asdict(opts)} "
+                             "(use another --out, or the same options to resume)")
+    else:
+        atomic_write_json(path, asdict(opts))
+
+
+def _remove_stale_temporaries(out: Path) -> None:
+    """Temporary files a killed run left behind (never renamed, so never part of a result)."""
+    for tmp in out.glob(".*.tmp"):
+        tmp.unlink(missing_ok=True)
+
+
+def ingest(
+    inputs: Iterable[tuple[str, str]],
+    out: str | os.PathLike,
+    opts: IngestOptions = IngestOptions(),
+    *,
+    workers: int | None = None,
+    chunk_size: int = 256,
+    progress: bool = True,
+) -> IngestSummary:
+    """Ingest (id, path) pairs into ``out``; resumable, never raises for a bad file.
+
+    ``workers``: processes decoding and cropping in parallel (default: every core; 0 runs in
+    this process). At most a few chunks per worker are in flight, so memory stays constant.
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    _check_options(out, opts)
+    _remove_stale_temporaries(out)
+    workers = len(os.sched_getaffinity(0)) if workers is None else workers
+    stop_after = int(os.environ.get(STOP_AFTER_ENV, "0") or 0)
+    summary = IngestSummary(out)
+    start = time.perf_counter()
+    iterator = iter(inputs)
+    shards: list[int] = []
+
+    def chunks() -> Iterator[tuple[int, bool, list[tuple[str, str]]]]:
+        """(shard, is the shard's last chunk, items) for every shard still to do."""
+        for k in count():
+            items = list(islice(iterator, opts.shard_size))
+            if not items:
+                return
+            shards.append(k)
+            summary.inputs += len(items)
+            if _shard_done(out, k, items):
+                summary.shards_skipped += 1
+                continue
+            for c in range(0, len(items), chunk_size):
+                yield k, c + chunk_size >= len(items), items[c:c + chunk_size]
+
+    pixels: list[np.ndarray] = []
+    rows: list[list] = []
+    bar = tqdm(desc="ingest", unit="img", disable=not progress, smoothing=0.1)
+    with (ProcessPoolExecutor(workers) if workers > 0 else _InProcess()) as pool:
+        pending: deque = deque()
+        source = chunks()
+        for k, last, items in source:
+            pending.append((k, last, pool.submit(process_chunk, items, opts)))
+            if len(pending) >= 4 * max(workers, 1):
+                _collect(pending.popleft(), pixels, rows, summary, out, opts, bar, stop_after)
+        while pending:
+            _collect(pending.popleft(), pixels, rows, summary, out, opts, bar, stop_after)
+    bar.close()
+    summary.seconds = time.perf_counter() - start
+    if summary.shards_written or not (out / "manifest.csv").exists():
+        write_manifest(out, shards)
+    return summary
+
+
+def _collect(entry, pixels, rows, summary: IngestSummary, out: Path, opts: IngestOptions, bar, stop_after: int):
+    k, last, future = entry
+    chunk_pixels, chunk_rows = future.result()
+    pixels.append(chunk_pixels)
+    rows.extend(chunk_rows)
+    for row in chunk_rows:
+        if row[12] == "ok":
+            summary.ok += 1
+        else:
+            summary.errors[row[13]] += 1
+    bar.update(len(chunk_rows))
+    if last:
+        _commit_shard(out, k, pixels, rows, opts)
+        pixels.clear()
+        rows.clear()
+        summary.shards_written += 1
+        if stop_after and summary.shards_written >= stop_after:
+            os._exit(3)
+
+
+class _InProcess:
+    """``ProcessPoolExecutor``'s submit/result, run at once in this process (workers=0)."""
+
+    class _Done:
+        def __init__(self, value):
+            self.value = value
+
+        def result(self):
+            return self.value
+
+    def submit(self, fn, *args):
+        return self._Done(fn(*args))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def write_manifest(out: Path, shards: list[int]) -> None:
+    """Concatenate the shards' manifest parts into manifest.csv (+ .parquet), atomically."""
+    fd, tmp = tempfile.mkstemp(dir=out, prefix=".manifest.csv.", suffix=".tmp")
+    try:
+        os.fchmod(fd, 0o644)  # mkstemp creates 0600; the manifest is an ordinary output
+        with os.fdopen(fd, "w", newline="") as f:
+            f.write(",".join(MANIFEST_COLUMNS) + "\n")
+            for k in shards:
+                with open(out / f"{shard_name(k)}.csv", newline="") as part:
+                    next(part)
+                    f.writelines(part)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, out / "manifest.csv")
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _write_parquet(out)
+
+
+def _write_parquet(out: Path) -> None:
+    try:
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+        import pyarrow.parquet as pq
+    except ImportError:
+        return
+    text_columns = ("id", "path", "shard", "status", "error", "message")
+    table = pacsv.read_csv(out / "manifest.csv", convert_options=pacsv.ConvertOptions(
+        column_types={c: pa.string() for c in text_columns}))
+    buf = pa.BufferOutputStream()
+    pq.write_table(table, buf)
+    atomic_write_bytes(out / "manifest.parquet", buf.getvalue().to_pybytes())
