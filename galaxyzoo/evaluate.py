@@ -12,6 +12,7 @@ from tqdm.auto import tqdm
 from . import registry
 from .checkpoint import atomic_write_json, load_model, run_dir_of
 from .data.pipeline import BatchLoader, Preprocessing
+from .heads import outputs_fractions
 from .specs import Task
 
 DEFAULT_METRICS = {
@@ -20,20 +21,25 @@ DEFAULT_METRICS = {
 }
 
 
-def to_probabilities(outputs: torch.Tensor, task: Task) -> torch.Tensor:
-    """Raw model outputs → class probabilities (softmax) or vote fractions (sigmoid)."""
+def to_probabilities(outputs: torch.Tensor, task: Task, fractions: bool = False) -> torch.Tensor:
+    """Raw model outputs → class probabilities (softmax) or vote fractions (sigmoid).
+
+    ``fractions``: the outputs already are vote fractions (a tree head, :mod:`galaxyzoo.heads`).
+    """
     outputs = outputs.float()
-    return outputs.softmax(dim=1) if task.kind == "classification" else outputs.sigmoid()
+    if task.kind == "classification":
+        return outputs.softmax(dim=1)
+    return outputs if fractions else outputs.sigmoid()
 
 
 def task_loss(outputs: torch.Tensor, targets: torch.Tensor, task: Task,
-              class_weights: torch.Tensor | None = None) -> torch.Tensor:
-    """Cross-entropy on logits for classes (optionally class-weighted); MSE of sigmoid outputs
-    for vote fractions."""
+              class_weights: torch.Tensor | None = None, fractions: bool = False) -> torch.Tensor:
+    """Cross-entropy on logits for classes (optionally class-weighted); MSE of the vote
+    fractions (sigmoid outputs, or a tree head's outputs as they are)."""
     outputs = outputs.float()
     if task.kind == "classification":
         return torch.nn.functional.cross_entropy(outputs, targets, weight=class_weights)
-    return torch.nn.functional.mse_loss(outputs.sigmoid(), targets.float())
+    return torch.nn.functional.mse_loss(to_probabilities(outputs, task, fractions), targets.float())
 
 
 @dataclass
@@ -48,6 +54,7 @@ def run_inference(model: torch.nn.Module, loader: BatchLoader, task: Task, *,
                   progress: bool = True, desc: str = "eval") -> Predictions:
     """Predict every sample of ``loader`` (in dataset order) with ``model`` in eval mode."""
     model.eval()
+    fractions = outputs_fractions(model)
     device = loader.device
     n = len(loader.dataset)
     probs = np.zeros((n, task.num_outputs), dtype=np.float32)
@@ -57,8 +64,8 @@ def run_inference(model: torch.nn.Module, loader: BatchLoader, task: Task, *,
     for batch in tqdm(loader, desc=desc, leave=False, disable=not progress, unit="batch"):
         with autocast:
             outputs = model(batch.images)
-        total_loss += float(task_loss(outputs, batch.targets, task)) * len(batch.indices)
-        probs[batch.indices] = to_probabilities(outputs, task).cpu().numpy()
+        total_loss += float(task_loss(outputs, batch.targets, task, fractions=fractions)) * len(batch.indices)
+        probs[batch.indices] = to_probabilities(outputs, task, fractions).cpu().numpy()
     return Predictions(probs, np.asarray(loader.dataset.targets), total_loss / max(n, 1))
 
 

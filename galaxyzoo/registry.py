@@ -162,18 +162,27 @@ def list_recipes(pattern: str = "*") -> list[str]:
 def create_model(
     name: str, num_outputs: int, in_chans: int | None = None, input_size: int | None = None, **options: Any
 ) -> Any:
-    """Build a model; ``in_chans``/``input_size`` default to the spec's, ``options`` override its defaults."""
+    """Build a model; ``in_chans``/``input_size`` default to the spec's, ``options`` override its defaults.
+
+    Every model also takes ``head="tree"`` (and ``head_activation``): the GZ2 decision-tree
+    output layer of :mod:`galaxyzoo.heads`, put on top of the built network.
+    """
+    from . import heads
+
     if not isinstance(num_outputs, int) or num_outputs < 1:
         raise ValueError(f"num_outputs must be a positive integer, got {num_outputs!r}")
     entry = _find("model", name)
     spec: ModelSpec = entry.spec
     build = _resolve(entry, spec.builder)
-    return build(
+    options = {**spec.defaults, **options}
+    head, activation = options.pop("head", None), options.pop("head_activation", "softplus")
+    model = build(
         num_outputs=num_outputs,
         in_chans=spec.in_chans if in_chans is None else in_chans,
         input_size=spec.input_size if input_size is None else input_size,
-        **{**spec.defaults, **options},
+        **options,
     )
+    return heads.wrap(model, head, num_outputs, activation)
 
 
 def create_dataset(name: str, split: str = "train", root: Any = None, **options: Any) -> Any:

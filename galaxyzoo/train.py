@@ -26,6 +26,7 @@ from tqdm.auto import tqdm
 from . import __version__, checkpoint, registry
 from .data.pipeline import Augment, BatchLoader, Preprocessing, Subset, random_subset
 from .evaluate import compute_metrics, metric_names, run_inference, scalar_metrics, task_loss
+from .heads import outputs_fractions
 from .specs import RecipeSpec
 
 OPTIMIZERS = ("adamw", "adam", "sgd", "adamax")
@@ -269,10 +270,11 @@ def _train_epoch(model, loader: BatchLoader, optimizer, scheduler, task, loss_we
     autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=loader.device.type == "cuda")
     bar = tqdm(loader, desc=desc, leave=False, disable=not progress, unit="batch")
     loss_sum, seen = torch.zeros((), device=loader.device), 0
+    fractions = outputs_fractions(model)
     for step, batch in enumerate(bar):
         with autocast:
             outputs = model(batch.images)
-        loss = task_loss(outputs, batch.targets, task, loss_weights)
+        loss = task_loss(outputs, batch.targets, task, loss_weights, fractions)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
