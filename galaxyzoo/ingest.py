@@ -16,9 +16,11 @@ pixels. Boxes in the manifest are in the original image's pixel coordinates.
 from __future__ import annotations
 
 import csv
+import ctypes
 import io
 import math
 import os
+import signal
 import tempfile
 import time
 from collections import Counter, deque
@@ -68,19 +70,27 @@ class IngestSummary:
     errors: Counter = field(default_factory=Counter)
     shards_written: int = 0
     shards_skipped: int = 0
+    processed: int = 0  # inputs decoded in this run (not in shards already done)
     seconds: float = 0.0
+
+    def count(self, outcomes: Iterable[str]) -> None:
+        """Add inputs by outcome: ``"ok"`` or an error reason."""
+        for outcome in outcomes:
+            if outcome == "ok":
+                self.ok += 1
+            else:
+                self.errors[outcome] += 1
 
     @property
     def images_per_s(self) -> float:
-        processed = self.ok + sum(self.errors.values())
-        return processed / self.seconds if self.seconds > 0 else 0.0
+        return self.processed / self.seconds if self.seconds > 0 else 0.0
 
     def __str__(self) -> str:
         errs = ", ".join(f"{r}: {n}" for r, n in sorted(self.errors.items())) or "none"
         return (f"{self.inputs} inputs in {self.shards_written + self.shards_skipped} shard(s) "
                 f"({self.shards_written} written, {self.shards_skipped} already done) under {self.out}\n"
                 f"ok: {self.ok}; errors: {errs}\n"
-                f"{self.images_per_s:.0f} images/s over {self.seconds:.1f} s")
+                f"{self.processed} decoded in this run: {self.images_per_s:.0f} images/s over {self.seconds:.1f} s")
 
 
 # --- inputs -------------------------------------------------------------------------------
@@ -190,13 +200,15 @@ def shard_name(k: int) -> str:
     return f"shard-{k:05d}"
 
 
-def _shard_done(out: Path, k: int, items: list[tuple[str, str]]) -> bool:
+def _finished_rows(out: Path, k: int, items: list[tuple[str, str]]) -> list[dict] | None:
+    """Shard ``k``'s manifest rows when it is done for these inputs, else None."""
     part = out / f"{shard_name(k)}.csv"
     if not part.exists() or not (out / f"{shard_name(k)}.npy").exists():
-        return False
+        return None
     with open(part, newline="") as f:
-        paths = [row["path"] for row in csv.DictReader(f)]
-    return paths == [p for _, p in items]  # the source has not changed under this shard
+        rows = list(csv.DictReader(f))
+    # A source that changed under this shard makes it stale: do it again.
+    return rows if [r["path"] for r in rows] == [p for _, p in items] else None
 
 
 def _commit_shard(out: Path, k: int, pixels: list[np.ndarray], rows: list[list], opts: IngestOptions) -> None:
@@ -268,8 +280,10 @@ def ingest(
                 return
             shards.append(k)
             summary.inputs += len(items)
-            if _shard_done(out, k, items):
+            done = _finished_rows(out, k, items)
+            if done is not None:
                 summary.shards_skipped += 1
+                summary.count("ok" if r["status"] == "ok" else r["error"] for r in done)
                 continue
             for c in range(0, len(items), chunk_size):
                 yield k, c + chunk_size >= len(items), items[c:c + chunk_size]
@@ -277,7 +291,7 @@ def ingest(
     pixels: list[np.ndarray] = []
     rows: list[list] = []
     bar = tqdm(desc="ingest", unit="img", disable=not progress, smoothing=0.1)
-    with (ProcessPoolExecutor(workers) if workers > 0 else _InProcess()) as pool:
+    with (ProcessPoolExecutor(workers, initializer=_die_with_parent) if workers > 0 else _InProcess()) as pool:
         pending: deque = deque()
         source = chunks()
         for k, last, items in source:
@@ -298,11 +312,8 @@ def _collect(entry, pixels, rows, summary: IngestSummary, out: Path, opts: Inges
     chunk_pixels, chunk_rows = future.result()
     pixels.append(chunk_pixels)
     rows.extend(chunk_rows)
-    for row in chunk_rows:
-        if row[12] == "ok":
-            summary.ok += 1
-        else:
-            summary.errors[row[13]] += 1
+    summary.count("ok" if row[12] == "ok" else row[13] for row in chunk_rows)
+    summary.processed += len(chunk_rows)
     bar.update(len(chunk_rows))
     if last:
         _commit_shard(out, k, pixels, rows, opts)
@@ -311,6 +322,18 @@ def _collect(entry, pixels, rows, summary: IngestSummary, out: Path, opts: Inges
         summary.shards_written += 1
         if stop_after and summary.shards_written >= stop_after:
             os._exit(3)
+
+
+def _die_with_parent() -> None:
+    """Worker initializer: a killed ingest takes its workers with it (Linux), instead of
+    leaving them blocked on a queue nobody feeds."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: workers exit when their queue breaks
+        pass
+    if os.getppid() == 1:  # the parent died before prctl took effect
+        os._exit(1)
 
 
 class _InProcess:
