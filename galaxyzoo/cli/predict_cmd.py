@@ -11,22 +11,29 @@ EXAMPLES = """\
 examples:
   galaxyzoo predict runs/my-run images/ --out catalog.csv
   galaxyzoo predict runs/my-run/best a.jpg b.png --out catalog.csv
+  galaxyzoo predict runs/my-run shards/ --out catalog.parquet      (a `galaxyzoo ingest` folder)
+  galaxyzoo predict runs/my-run labels.csv --image-dir images/ --out catalog.csv
 
-One row per input: id (file stem), path, status (ok or error), error (reason for files that
-could not be read), then the predicted class and per-class probabilities, or one column per
-vote fraction.
+One row per input. Classification: id (file stem or catalog id), path, status (ok or error),
+error (reason for inputs that could not be read), the predicted class and per-class
+probabilities. Vote fractions: the Kaggle submission columns GalaxyID, Class1.1 ... Class11.6,
+then path, status and error.
 """
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "predict", help="predict image files into a CSV catalog",
-        description="Run a trained model over JPEG/PNG files (or folders of them) and write a CSV catalog.",
+        description="Run a trained model over images (files, folders, catalogs, ingested shards) and write a catalog.",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("checkpoint", type=Path, help="a checkpoint directory, or a run directory (uses best)")
-    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
-    parser.add_argument("--out", type=Path, required=True, help="catalog CSV to write")
+    parser.add_argument("inputs", nargs="+", metavar="INPUT",
+                        help="image files, folders, catalog CSVs or `galaxyzoo ingest` output folders")
+    parser.add_argument("--out", type=Path, required=True, help="catalog to write: CSV, or Parquet for a .parquet name")
+    parser.add_argument("--id-column", default="GalaxyID", help="id column of catalog CSV inputs")
+    parser.add_argument("--image-dir", type=Path,
+                        help="folder of a catalog's images, <id>.jpg|.jpeg|.png (default: the CSV's folder)")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--threads", type=int, help="decoding threads (default: cores, at most 8)")
     parser.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda[:N]")
@@ -39,7 +46,8 @@ def run(args: argparse.Namespace) -> int:
     from ..predict import predict_files
 
     catalog = predict_files(args.checkpoint, args.inputs, args.out, batch_size=args.batch_size,
-                            device=args.device, threads=args.threads, progress=not args.quiet)
+                            device=args.device, threads=args.threads, progress=not args.quiet,
+                            id_column=args.id_column, image_dir=args.image_dir)
     print(f"{catalog.rows} rows written to {catalog.path}")
     if catalog.errors:
         print(f"{catalog.errors} input(s) could not be read; see the status/error columns",

@@ -38,9 +38,9 @@ class ShardDataset:
             raise FileNotFoundError(f"{self.folder} is not a finished ingest (no manifest.csv and ingest.json; "
                                     "run `galaxyzoo ingest SRC --out DIR` to completion)")
         self.options = json.loads((self.folder / "ingest.json").read_text())
-        rows = read_manifest(self.folder)
-        ok = [r for r in rows if r["status"] == "ok"]
-        self.errors = [r for r in rows if r["status"] != "ok"]
+        self.manifest = read_manifest(self.folder)  # every input, in ingest order
+        ok = [r for r in self.manifest if r["status"] == "ok"]
+        self.errors = [r for r in self.manifest if r["status"] != "ok"]
         self.rows = ok
         self.ids = [r["id"] for r in ok]
         self.paths = [r["path"] for r in ok]
