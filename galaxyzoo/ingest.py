@@ -28,7 +28,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from itertools import count, islice
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 import simplejpeg
@@ -128,13 +128,59 @@ def catalog_images(csv_path: str | os.PathLike, folder: str | os.PathLike, id_co
 
 # --- one chunk of files (runs in a worker) ----------------------------------------------------
 
-def _decode(path: str, min_size: int) -> tuple[np.ndarray, tuple[int, int], bytes]:
-    data = _read_bytes(path, MAX_FILE_BYTES)
-    try:
-        image = decode_image(data, min_size)
-    except DecodeError as err:
-        raise DecodeError(err.reason, f"{path}: {err}") from None
-    return image, _original_size(data, image), data
+@dataclass
+class Crops:
+    """:func:`crop_blobs`' result: uint8 M×C×S×S crops of the M good inputs (in order), and per
+    input its ROI box in original pixels, original and decoded (height, width), or its error."""
+
+    pixels: np.ndarray
+    boxes: list[list[int] | None]
+    original: list[tuple[int, int] | None]
+    decoded: list[tuple[int, int] | None]
+    errors: list[DecodeError | None]
+
+
+def crop_blobs(blobs: Sequence[bytes | DecodeError], opts: IngestOptions) -> Crops:
+    """Encoded images (or the error reading them) → crops, one core, never raising for a bad one.
+
+    JPEGs decode at the DCT scale nearest above ``2 × size`` (``size`` with mode None); when
+    the ROI found there is under ``size`` pixels, the file is decoded again at a scale that
+    gives it ``size`` pixels, so crops are never upsampled from a needlessly coarse decode.
+    """
+    n = len(blobs)
+    first_scale = opts.size if opts.mode is None else 2 * opts.size
+    result = Crops(np.empty(0), [None] * n, [None] * n, [None] * n, [None] * n)
+    images: dict[int, np.ndarray] = {}
+    for i, blob in enumerate(blobs):
+        try:
+            if isinstance(blob, DecodeError):
+                raise blob
+            images[i] = decode_image(blob, first_scale)
+            result.original[i] = _original_size(blob, images[i])
+        except DecodeError as err:
+            result.errors[i] = err
+    crops: dict[int, np.ndarray] = {}
+    boxes: dict[int, np.ndarray] = {}
+    by_shape: dict[tuple, list[int]] = {}
+    for i, image in images.items():
+        by_shape.setdefault(image.shape, []).append(i)
+    for members in by_shape.values():  # one native call per image size
+        out, found = _crop([images[i] for i in members], opts)
+        for j, i in enumerate(members):
+            crops[i], boxes[i] = out[j], found[j]
+    for i, image in images.items():
+        side = max(boxes[i][2] - boxes[i][0], boxes[i][3] - boxes[i][1])
+        if side < opts.size and min(image.shape[:2]) < min(result.original[i]):
+            images[i] = decode_image(blobs[i], math.ceil(min(image.shape[:2]) * opts.size / side))
+            out, found = _crop([images[i]], opts)
+            crops[i], boxes[i] = out[0], found[0]
+    good = sorted(images)
+    for i in good:
+        result.decoded[i] = images[i].shape[:2]
+        result.boxes[i] = to_original(boxes[i], result.decoded[i], result.original[i]).tolist()
+    result.pixels = (np.stack([crops[i] for i in good]) if good
+                     else np.empty((0, 3, opts.size, opts.size), np.uint8))
+    return result
 
 
 def _original_size(data: bytes, decoded: np.ndarray) -> tuple[int, int]:
@@ -157,41 +203,27 @@ def _crop(images: list[np.ndarray], opts: IngestOptions) -> tuple[np.ndarray, np
     return out.numpy(), boxes.numpy()
 
 
+def _read(path: str) -> bytes | DecodeError:
+    try:
+        return _read_bytes(path, MAX_FILE_BYTES)
+    except DecodeError as err:
+        return err
+
+
 def process_chunk(items: list[tuple[str, str]], opts: IngestOptions) -> tuple[np.ndarray, list[list]]:
-    """Decode and crop ``items`` ((id, path) pairs): the uint8 crops of the good ones, in order,
-    and one manifest row per item (shard and index left for the caller)."""
-    first_scale = opts.size if opts.mode is None else 2 * opts.size
-    rows: list[list] = []
-    decoded: dict[int, tuple[np.ndarray, tuple[int, int], bytes]] = {}
+    """Read, decode and crop ``items`` ((id, path) pairs): the crops of the good ones, in
+    order, and one manifest row per item (shard and index are filled in at commit)."""
+    crops = crop_blobs([_read(path) for _, path in items], opts)
+    rows = []
     for i, (ident, path) in enumerate(items):
-        try:
-            decoded[i] = _decode(path, first_scale)
-        except DecodeError as err:
-            rows.append([ident, path, "", -1] + [""] * 8 + ["error", err.reason, str(err)])
-            continue
-        rows.append(None)
-    crops: dict[int, np.ndarray] = {}
-    boxes: dict[int, np.ndarray] = {}
-    by_shape: dict[tuple, list[int]] = {}
-    for i, (image, _, _) in decoded.items():
-        by_shape.setdefault(image.shape, []).append(i)
-    for members in by_shape.values():
-        out, found = _crop([decoded[i][0] for i in members], opts)
-        for j, i in enumerate(members):
-            crops[i], boxes[i] = out[j], found[j]
-    for i, (image, original, data) in decoded.items():
-        side = max(boxes[i][2] - boxes[i][0], boxes[i][3] - boxes[i][1])
-        if side < opts.size and min(image.shape[:2]) < min(original):  # ROI too small at this scale
-            finer = decode_image(data, math.ceil(min(image.shape[:2]) * opts.size / side))
-            out, found = _crop([finer], opts)
-            decoded[i], crops[i], boxes[i] = (finer, original, data), out[0], found[0]
-    good = [i for i in range(len(items)) if i in decoded]
-    for i in good:
-        image, original = decoded[i][0], decoded[i][1]
-        box = to_original(boxes[i], image.shape[:2], original)
-        rows[i] = [items[i][0], items[i][1], "", -1, *box.tolist(), *original, *image.shape[:2], "ok", "", ""]
-    pixels = np.stack([crops[i] for i in good]) if good else np.empty((0, 3, opts.size, opts.size), np.uint8)
-    return pixels, rows
+        err = crops.errors[i]
+        if err is not None:
+            message = str(err) if path in str(err) else f"{path}: {err}"
+            rows.append([ident, path, "", -1] + [""] * 8 + ["error", err.reason, message])
+        else:
+            rows.append([ident, path, "", -1, *crops.boxes[i], *crops.original[i], *crops.decoded[i],
+                         "ok", "", ""])
+    return crops.pixels, rows
 
 
 # --- the run ------------------------------------------------------------------------------
