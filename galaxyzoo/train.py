@@ -264,8 +264,9 @@ def class_weights(config: TrainConfig, train_set, device: torch.device) -> torch
 
 
 def _train_epoch(model, loader: BatchLoader, optimizer, scheduler, task, loss_weights, desc: str,
-                 progress: bool) -> float:
-    """One pass over the training data; returns the mean loss."""
+                 progress: bool, deadline: float = math.inf) -> tuple[float, int]:
+    """One pass over the training data (cut short at ``deadline``, a perf_counter time);
+    returns the mean loss and the number of images trained on."""
     model.train()
     autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=loader.device.type == "cuda")
     bar = tqdm(loader, desc=desc, leave=False, disable=not progress, unit="batch")
@@ -283,7 +284,9 @@ def _train_epoch(model, loader: BatchLoader, optimizer, scheduler, task, loss_we
         seen += len(batch.indices)
         if step % 10 == 0:  # reading the loss waits for the device; not every step
             bar.set_postfix(loss=f"{float(loss_sum) / seen:.4f}")
-    return float(loss_sum) / max(seen, 1)
+        if time.perf_counter() >= deadline:
+            break
+    return float(loss_sum) / max(seen, 1), seen
 
 
 def train(
@@ -295,6 +298,7 @@ def train(
     device: str = "auto",
     progress: bool = True,
     stop_after_epoch: int | None = None,
+    time_budget_s: float | None = None,
 ) -> TrainResult:
     """Train (or, with ``resume``, continue) the run in ``run_dir``.
 
@@ -302,6 +306,8 @@ def train(
     ``stop_after_epoch`` ends this call after that many epochs as if the process had been
     interrupted (used to test resuming); ``workers`` and ``device`` do not change the result
     on a given machine and are therefore not part of the saved configuration.
+    ``time_budget_s`` ends training, mid-epoch if need be, once that much training time is
+    spent (the cut epoch is still validated and saved; benchmarks use it).
     """
     run_dir = Path(run_dir)
     dev = resolve_device(device)
@@ -354,8 +360,11 @@ def train(
         progress_state = _Progress(**state["progress"])
         start = state["epoch"]
 
-    stopped_early = False
+    stopped_early, training_seconds = False, 0.0
+    budget = math.inf if time_budget_s is None else time_budget_s
     for epoch in range(start, config.epochs):
+        if training_seconds >= budget:
+            break
         if config.patience is not None and progress_state.bad_epochs >= config.patience:
             stopped_early = True
             break
@@ -363,14 +372,18 @@ def train(
             break
         started = time.perf_counter()
         train_loader.set_epoch(epoch)
-        train_loss = _train_epoch(model, train_loader, optimizer, scheduler, task, loss_weights,
-                                  f"epoch {epoch + 1}/{config.epochs}", progress)
+        train_loss, train_images = _train_epoch(
+            model, train_loader, optimizer, scheduler, task, loss_weights,
+            f"epoch {epoch + 1}/{config.epochs}", progress, started + budget - training_seconds)
+        train_seconds = time.perf_counter() - started
+        training_seconds += train_seconds
         preds = run_inference(model, val_loader, task, progress=progress, desc="validate")
         values = compute_metrics(metrics, preds, task)
         record = {
             "epoch": epoch + 1, "train_loss": train_loss, "val_loss": preds.loss,
             **{f"val_{k}": v for k, v in values.items()},
             "lr": optimizer.param_groups[0]["lr"], "seconds": round(time.perf_counter() - started, 3),
+            "train_seconds": round(train_seconds, 3), "train_images": train_images,
         }
         progress_state.history.append(record)
         improved = progress_state.update(values[monitor], epoch + 1, higher_better)

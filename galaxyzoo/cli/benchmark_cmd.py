@@ -1,0 +1,76 @@
+"""``galaxyzoo benchmark``: models × datasets × seeds under one budget → a leaderboard."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from .run_options import add_runtime_args, key_value, reporting_errors
+
+EXAMPLES = """\
+examples:
+  galaxyzoo benchmark --models resnet_small,two_conv --datasets synthetic --budget-minutes 2
+  galaxyzoo benchmark --models gz2_sample_spiral,two_conv --datasets gz2_sample \\
+      --root ../shared/data/gz2_sample --budget-minutes 15 --seeds 0,1,2 --out leaderboards/gz2_sample
+
+A name in --models is a recipe (its settings, on each --datasets dataset) or a model (the
+`train --model` defaults). DIR receives leaderboard.md/.csv/.json, plots/ and runs/.
+"""
+
+
+def _names(text: str) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError("expected a comma-separated list of names")
+    return names
+
+
+def _seeds(text: str) -> list[int]:
+    try:
+        return [int(s) for s in _names(text)]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "benchmark", help="compare models on datasets under one time budget; write a leaderboard",
+        description="Train and evaluate every model on every dataset for every seed, with the same "
+                    "split and training-time budget, and write a leaderboard (Markdown, CSV, JSON) with plots.",
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--models", type=_names, required=True, metavar="A,B,...", help="models or recipes")
+    parser.add_argument("--datasets", type=_names, required=True, metavar="X,Y,...")
+    parser.add_argument("--budget-minutes", type=float, metavar="M",
+                        help="training time per run; training stops (mid-epoch) when it is spent")
+    parser.add_argument("--seeds", type=_seeds, default=[0], metavar="0,1,...", help="repeat with each seed")
+    parser.add_argument("--out", type=Path, default=Path("benchmark"), metavar="DIR")
+    parser.add_argument("--epochs", type=int, metavar="N", help="epochs (default: the recipe's, or 10)")
+    parser.add_argument("--size", type=int, metavar="PX", help="input size for every model")
+    parser.add_argument("--batch-size", type=int, metavar="N")
+    parser.add_argument("--root", metavar="DIR", help="dataset root directory")
+    parser.add_argument("--dataset-opt", type=key_value, action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--limit-train", type=int, metavar="N")
+    parser.add_argument("--limit-val", type=int, metavar="N")
+    parser.add_argument("--limit-test", type=int, metavar="N")
+    add_runtime_args(parser)
+    parser.set_defaults(func=run)
+
+
+@reporting_errors
+def run(args: argparse.Namespace) -> int:
+    from ..benchmark import run_benchmark
+
+    if args.budget_minutes is not None and args.budget_minutes <= 0:
+        raise ValueError("--budget-minutes must be positive")
+    rows, paths = run_benchmark(
+        args.models, args.datasets, args.out, budget_minutes=args.budget_minutes, seeds=args.seeds,
+        limit_test=args.limit_test, workers=args.workers, device=args.device, progress=not args.quiet,
+        epochs=args.epochs, input_size=args.size, batch_size=args.batch_size, dataset_root=args.root,
+        dataset_options=dict(args.dataset_opt), limit_train=args.limit_train, limit_val=args.limit_val,
+    )
+    for row in rows:
+        first = next(iter(row.metrics.items()), None)
+        shown = f"{first[0]} {first[1][0]:.4f} ± {first[1][1]:.4f}" if first else "no metrics"
+        print(f"{row.dataset:<16} {row.model:<20} {shown}  ({row.train_seconds:.1f} s training)")
+    print(f"leaderboard: {paths['md']}  (also {paths['csv'].name}, {paths['json'].name}, plots/)")
+    return 0
