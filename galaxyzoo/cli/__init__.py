@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "galaxyzoo.cli.predict_cmd",
     "galaxyzoo.cli.ingest_cmd",
     "galaxyzoo.cli.demo_cmd",
+    "galaxyzoo.cli.benchmark_cmd",
 )
 
 
