@@ -105,8 +105,9 @@ def run_one(name: str, dataset: str, seed: int, out: Path, *, budget_s: float | 
     )
 
 
-def aggregate(runs: Sequence[RunResult]) -> list[Row]:
-    """One row per (dataset, model), in first-seen order, sorted within a dataset by the first metric."""
+def aggregate(runs: Sequence[RunResult], rank_by: str | None = None) -> list[Row]:
+    """One row per (dataset, model); datasets in first-seen order, rows within a dataset best
+    first by ``rank_by`` (default: the first metric that every row of the dataset has)."""
     groups: dict[tuple[str, str], list[RunResult]] = {}
     for run in runs:
         groups.setdefault((run.dataset, run.model), []).append(run)
@@ -125,20 +126,21 @@ def aggregate(runs: Sequence[RunResult]) -> list[Row]:
             infer_images_per_s=float(np.mean([r.infer_images_per_s for r in group])),
             runs=[r.run_dir for r in group],
         ))
-    return _ranked(rows)
+    ranked = []
+    for dataset in dict.fromkeys(r.dataset for r in rows):
+        ranked += _ranked([r for r in rows if r.dataset == dataset], rank_by)
+    return ranked
 
 
-def _ranked(rows: list[Row]) -> list[Row]:
-    def key(row: Row):
-        if not row.metrics:
-            return (row.dataset, 0.0)
-        name = next(iter(row.metrics))
-        better = registry.get_spec("metric", name).higher_is_better
-        mean = row.metrics[name][0]
-        return (row.dataset, -mean if better else mean)
-
-    datasets = list(dict.fromkeys(r.dataset for r in rows))
-    return sorted(rows, key=lambda r: (datasets.index(r.dataset), key(r)[1]))
+def _ranked(rows: list[Row], rank_by: str | None) -> list[Row]:
+    common = [n for n in rows[0].metrics if all(n in r.metrics for r in rows)]
+    name = rank_by if rank_by is not None else (common[0] if common else None)
+    if name is None:
+        return rows
+    if name not in common:
+        raise ValueError(f"cannot rank by {name!r}: not every run measured it (common: {common})")
+    sign = -1.0 if registry.get_spec("metric", name).higher_is_better else 1.0
+    return sorted(rows, key=lambda r: sign * r.metrics[name][0])
 
 
 def _metric_columns(rows: Sequence[Row]) -> list[str]:
@@ -219,7 +221,7 @@ def _plot_metric_vs_time(rows: Sequence[Row], out: Path) -> dict[str, list[Path]
 
 
 def run_benchmark(models: Sequence[str], datasets: Sequence[str], out: Path | str, *,
-                  budget_minutes: float | None = None, seeds: Sequence[int] = (0,),
+                  budget_minutes: float | None = None, seeds: Sequence[int] = (0,), rank_by: str | None = None,
                   limit_test: int | None = None, workers: int | None = None, device: str = "auto",
                   progress: bool = True, **config_options: Any) -> tuple[list[Row], dict[str, Path]]:
     """Train and evaluate every model on every dataset for every seed; write the leaderboard.
@@ -235,6 +237,8 @@ def run_benchmark(models: Sequence[str], datasets: Sequence[str], out: Path | st
             registry.get_spec("model", name)
     for dataset in datasets:
         registry.get_spec("dataset", dataset)
+    if rank_by is not None:
+        registry.get_spec("metric", rank_by)
     budget_s = None if budget_minutes is None else 60.0 * budget_minutes
     runs = []
     for dataset in datasets:
@@ -244,7 +248,7 @@ def run_benchmark(models: Sequence[str], datasets: Sequence[str], out: Path | st
                     print(f"benchmark: {name} on {dataset}, seed {seed}", flush=True)
                 runs.append(run_one(name, dataset, seed, out, budget_s=budget_s, limit_test=limit_test,
                                     workers=workers, device=device, progress=progress, **config_options))
-    rows = aggregate(runs)
-    settings = {"budget_minutes": budget_minutes, "seeds": list(seeds), "device": device,
+    rows = aggregate(runs, rank_by)
+    settings = {"budget_minutes": budget_minutes, "seeds": list(seeds), "rank_by": rank_by, "device": device,
                 **{k: v for k, v in config_options.items() if v not in (None, {})}}
     return rows, write_leaderboard(rows, runs, out, settings)

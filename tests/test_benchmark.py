@@ -61,3 +61,12 @@ def test_aggregate_gives_mean_and_sample_std_over_seeds():
     assert [r.model for r in rows] == ["n", "m"]  # lower RMSE ranks first
     mean, std = rows[1].metrics["rmse"]
     assert mean == pytest.approx(0.2) and std == pytest.approx(0.1)
+
+
+def test_rank_by_orders_rows_by_the_chosen_metric():
+    runs = [RunResult("d", "a", 0, "a", "test", {"accuracy": 0.9, "balanced_accuracy": 0.5}, 1, 1, 1.0, 1.0, 1.0),
+            RunResult("d", "b", 0, "b", "test", {"balanced_accuracy": 0.8, "accuracy": 0.7}, 1, 1, 1.0, 1.0, 1.0)]
+    assert [r.model for r in aggregate(runs)] == ["a", "b"]  # the first shared metric: accuracy
+    assert [r.model for r in aggregate(runs, "balanced_accuracy")] == ["b", "a"]
+    with pytest.raises(ValueError, match="rank by"):
+        aggregate(runs, "rmse")

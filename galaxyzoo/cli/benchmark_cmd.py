@@ -43,6 +43,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--budget-minutes", type=float, metavar="M",
                         help="training time per run; training stops (mid-epoch) when it is spent")
     parser.add_argument("--seeds", type=_seeds, default=[0], metavar="0,1,...", help="repeat with each seed")
+    parser.add_argument("--rank-by", metavar="METRIC",
+                        help="order each dataset's rows by this metric (default: the first one all runs share)")
     parser.add_argument("--out", type=Path, default=Path("benchmark"), metavar="DIR")
     parser.add_argument("--epochs", type=int, metavar="N", help="epochs (default: the recipe's, or 10)")
     parser.add_argument("--size", type=int, metavar="PX", help="input size for every model")
@@ -63,13 +65,14 @@ def run(args: argparse.Namespace) -> int:
     if args.budget_minutes is not None and args.budget_minutes <= 0:
         raise ValueError("--budget-minutes must be positive")
     rows, paths = run_benchmark(
-        args.models, args.datasets, args.out, budget_minutes=args.budget_minutes, seeds=args.seeds,
+        args.models, args.datasets, args.out, budget_minutes=args.budget_minutes, seeds=args.seeds, rank_by=args.rank_by,
         limit_test=args.limit_test, workers=args.workers, device=args.device, progress=not args.quiet,
         epochs=args.epochs, input_size=args.size, batch_size=args.batch_size, dataset_root=args.root,
         dataset_options=dict(args.dataset_opt), limit_train=args.limit_train, limit_val=args.limit_val,
     )
     for row in rows:
-        first = next(iter(row.metrics.items()), None)
+        first = next(((k, v) for k, v in row.metrics.items() if k == args.rank_by), None) or \
+            next(iter(row.metrics.items()), None)
         shown = f"{first[0]} {first[1][0]:.4f} ± {first[1][1]:.4f}" if first else "no metrics"
         print(f"{row.dataset:<16} {row.model:<20} {shown}  ({row.train_seconds:.1f} s training)")
     print(f"leaderboard: {paths['md']}  (also {paths['csv'].name}, {paths['json'].name}, plots/)")
