@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import ctypes
 import io
+import json
 import math
 import os
 import signal
@@ -42,6 +43,7 @@ from .data.errors import DecodeError
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 MANIFEST_COLUMNS = ("id", "path", "shard", "index", "x0", "y0", "x1", "y1", "height", "width",
                     "decoded_height", "decoded_width", "status", "error", "message")
+STATUS, ERROR = MANIFEST_COLUMNS.index("status"), MANIFEST_COLUMNS.index("error")
 OPTIONS_FILE = "ingest.json"
 # Test hook: exit abruptly (no cleanup) right after committing this many shards.
 STOP_AFTER_ENV = "GALAXYZOO_INGEST_STOP_AFTER_SHARDS"
@@ -271,7 +273,7 @@ def _commit_shard(out: Path, k: int, pixels: list[np.ndarray], rows: list[list],
     writer.writerow(MANIFEST_COLUMNS)
     index = 0
     for row in rows:
-        if row[12] == "ok":
+        if row[STATUS] == "ok":
             row[2], row[3] = shard_name(k) + ".npy", index
             index += 1
         writer.writerow(row)
@@ -281,8 +283,6 @@ def _commit_shard(out: Path, k: int, pixels: list[np.ndarray], rows: list[list],
 def _check_options(out: Path, opts: IngestOptions) -> None:
     path = out / OPTIONS_FILE
     if path.exists():
-        import json
-
         before = json.loads(path.read_text())
         if before != asdict(opts):
             raise ValueError(f"{out} holds an ingest made with {before}; these options are {asdict(opts)} "
@@ -362,7 +362,7 @@ def _collect(entry, pixels, rows, summary: IngestSummary, out: Path, opts: Inges
     chunk_pixels, chunk_rows = future.result()
     pixels.append(chunk_pixels)
     rows.extend(chunk_rows)
-    summary.count("ok" if row[12] == "ok" else row[13] for row in chunk_rows)
+    summary.count("ok" if row[STATUS] == "ok" else row[ERROR] for row in chunk_rows)
     summary.processed += len(chunk_rows)
     bar.update(len(chunk_rows))
     if last:
@@ -407,7 +407,8 @@ class _InProcess:
 
 
 def write_manifest(out: Path, shards: list[int]) -> None:
-    """Concatenate the shards' manifest parts into manifest.csv (+ .parquet), atomically."""
+    """Concatenate the shards' manifest parts into manifest.csv (+ .parquet), atomically.
+    The CSV is renamed into place last: when it exists, the ingest is complete."""
     fd, tmp = tempfile.mkstemp(dir=out, prefix=".manifest.csv.", suffix=".tmp")
     try:
         os.fchmod(fd, 0o644)  # mkstemp creates 0600; the manifest is an ordinary output
@@ -419,14 +420,14 @@ def write_manifest(out: Path, shards: list[int]) -> None:
                     f.writelines(part)
             f.flush()
             os.fsync(f.fileno())
+        _write_parquet(Path(tmp), out / "manifest.parquet")
         os.replace(tmp, out / "manifest.csv")
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    _write_parquet(out)
 
 
-def _write_parquet(out: Path) -> None:
+def _write_parquet(csv_path: Path, parquet_path: Path) -> None:
     try:
         import pyarrow as pa
         import pyarrow.csv as pacsv
@@ -434,8 +435,8 @@ def _write_parquet(out: Path) -> None:
     except ImportError:
         return
     text_columns = ("id", "path", "shard", "status", "error", "message")
-    table = pacsv.read_csv(out / "manifest.csv", convert_options=pacsv.ConvertOptions(
+    table = pacsv.read_csv(csv_path, convert_options=pacsv.ConvertOptions(
         column_types={c: pa.string() for c in text_columns}))
     buf = pa.BufferOutputStream()
     pq.write_table(table, buf)
-    atomic_write_bytes(out / "manifest.parquet", buf.getvalue().to_pybytes())
+    atomic_write_bytes(parquet_path, buf.getvalue().to_pybytes())
