@@ -113,13 +113,18 @@ def catalog_images(csv_path: str | os.PathLike, folder: str | os.PathLike, id_co
                    path_column: str | None = None) -> Iterator[tuple[str, str]]:
     """(id, path) per catalog row, streaming: the path column (relative to ``folder``) or the
     first of ``folder/<id>.jpg|.jpeg|.png`` that exists (``.jpg`` when none does: the row then
-    gets a ``missing`` error)."""
+    gets a ``missing`` error). Missing columns are reported at once, before any row is read."""
     with open(csv_path, newline="") as f:
-        reader = csv.DictReader(f)
-        for name in filter(None, (id_column, path_column)):
-            if name not in (reader.fieldnames or ()):
-                raise ValueError(f"{csv_path}: no column {name!r} (columns: {reader.fieldnames})")
-        for row in reader:
+        header = next(csv.reader(f), [])
+    for name in filter(None, (id_column, path_column)):
+        if name not in header:
+            raise ValueError(f"{csv_path}: no column {name!r} (columns: {header})")
+    return _catalog_rows(csv_path, folder, id_column, path_column)
+
+
+def _catalog_rows(csv_path, folder, id_column, path_column) -> Iterator[tuple[str, str]]:
+    with open(csv_path, newline="") as f:
+        for row in csv.DictReader(f):
             ident = row[id_column].strip()
             if path_column:
                 yield ident, os.path.join(folder, row[path_column])

@@ -133,6 +133,9 @@ def test_catalog_rows_and_shard_dataset(tmp_path):
     assert [(r["id"], r["status"], r["error"]) for r in rows] == [
         ("syn000", "ok", ""), ("not_there", "error", "missing"), ("syn003", "ok", ""), ("tiny_galaxy", "ok", "")]
 
+    with pytest.raises(ValueError, match="no column 'objid'"):
+        catalog_images(catalog, tmp_path / "img", "objid")
+
     data = ShardDataset(out)
     assert data.ids == ["syn000", "syn003", "tiny_galaxy"] and len(data.errors) == 1
     images = data.read_images([2, 0])
