@@ -23,7 +23,7 @@ then path, status and error.
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
-        "predict", help="predict image files into a CSV catalog",
+        "predict", help="predict images, catalogs or ingested shards into a CSV or Parquet catalog",
         description="Run a trained model over images (files, folders, catalogs, ingested shards) and write a catalog.",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
