@@ -32,7 +32,7 @@ class RunResult:
     dataset: str
     model: str
     seed: int
-    run_dir: str
+    run_dir: str  # relative to the benchmark's output directory
     split: str
     metrics: dict[str, float]
     params: int
@@ -86,7 +86,8 @@ def run_one(name: str, dataset: str, seed: int, out: Path, *, budget_s: float | 
             limit_test: int | None = None, workers: int | None = None, device: str = "auto",
             progress: bool = False, **config_options: Any) -> RunResult:
     config = config_for(name, dataset, seed, **config_options)
-    run_dir = out / "runs" / dataset / name / f"seed{seed}"
+    relative = Path("runs", dataset, name, f"seed{seed}")
+    run_dir = out / relative
     result = train(config, run_dir, workers=workers, device=device, progress=progress, time_budget_s=budget_s)
     split = _evaluation_split(dataset)
     started = time.perf_counter()
@@ -97,7 +98,7 @@ def run_one(name: str, dataset: str, seed: int, out: Path, *, budget_s: float | 
     train_seconds = sum(r["train_seconds"] for r in result.history)
     train_images = sum(r["train_images"] for r in result.history)
     return RunResult(
-        dataset=dataset, model=name, seed=seed, run_dir=str(run_dir), split=split,
+        dataset=dataset, model=name, seed=seed, run_dir=relative.as_posix(), split=split,
         metrics=scalar_metrics(evaluation.metrics), params=sum(p.numel() for p in model.parameters()),
         epochs=len(result.history), train_seconds=train_seconds,
         train_images_per_s=train_images / max(train_seconds, 1e-9),
@@ -189,12 +190,11 @@ def _settings_line(settings: dict) -> str:
         ". Mean ± standard deviation over seeds, on each dataset's test split (val when it has none)."
 
 
-def _run_links(run_dir: Path, out: Path) -> str:
-    rel = run_dir.relative_to(out) if run_dir.is_relative_to(out) else run_dir
-    links = [f"[{run_dir.name}]({rel.as_posix()})", f"[curves]({(rel / 'learning_curves.png').as_posix()})"]
-    confusion = next(iter(sorted(run_dir.glob("eval-*/confusion_matrix.png"))), None)
+def _run_links(rel: Path, out: Path) -> str:
+    links = [f"[{rel.name}]({rel.as_posix()})", f"[curves]({(rel / 'learning_curves.png').as_posix()})"]
+    confusion = next(iter(sorted((out / rel).glob("eval-*/confusion_matrix.png"))), None)
     if confusion is not None:
-        links.append(f"[confusion]({(rel / confusion.relative_to(run_dir)).as_posix()})")
+        links.append(f"[confusion]({(rel / confusion.relative_to(out / rel)).as_posix()})")
     return " ".join(links)
 
 

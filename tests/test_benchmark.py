@@ -33,8 +33,9 @@ def test_cli_writes_a_leaderboard_with_a_row_per_model(tmp_path, capsys):
     assert len(data["rows"]) == 2 and len(data["runs"]) == 2
     for run in data["runs"]:
         # The 1.2 s budget stops 50 epochs long before the end (at most one epoch overshoots it).
+        assert run["run_dir"] == f"runs/synthetic/{run['model']}/seed3"
         assert run["epochs"] < 50 and run["train_seconds"] < 1.2 + 5
-        history = json.loads((tmp_path / run["run_dir"] / "metrics.json").read_text())["epochs"]
+        history = json.loads((out / run["run_dir"] / "metrics.json").read_text())["epochs"]
         assert sum(e["train_images"] for e in history) > 0
     assert data["settings"]["budget_minutes"] == 0.02
 
@@ -44,7 +45,7 @@ def test_cli_writes_a_leaderboard_with_a_row_per_model(tmp_path, capsys):
         assert link in md
     assert (out / "plots" / "synthetic-accuracy-vs-time.png").stat().st_size > 0
     for run in data["runs"]:
-        assert (tmp_path / run["run_dir"] / "learning_curves.png").is_file()
+        assert (out / run["run_dir"] / "learning_curves.png").is_file()
 
 
 def test_unknown_names_fail_before_any_training(tmp_path, capsys):
