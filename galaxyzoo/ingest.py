@@ -37,7 +37,7 @@ from tqdm.auto import tqdm
 
 from . import ops
 from .checkpoint import atomic_write_bytes, atomic_write_json
-from .data.decode import MAX_FILE_BYTES, _read_bytes, decode_image, sniff_format
+from .data.decode import MAX_FILE_BYTES, read_bytes, decode_image, sniff_format
 from .data.errors import DecodeError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
@@ -230,7 +230,7 @@ def _crop(images: list[np.ndarray], opts: IngestOptions) -> tuple[np.ndarray, np
 
 def _read(path: str) -> bytes | DecodeError:
     try:
-        return _read_bytes(path, MAX_FILE_BYTES)
+        return read_bytes(path, MAX_FILE_BYTES)
     except DecodeError as err:
         return err
 

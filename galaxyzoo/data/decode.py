@@ -144,7 +144,7 @@ def load_batch(
 
 def read_header(path: str | os.PathLike, *, max_bytes: int = MAX_FILE_BYTES) -> tuple[int, int]:
     """(height, width) of a JPEG or PNG file, from its header alone."""
-    data = _read_bytes(path, max_bytes)
+    data = read_bytes(path, max_bytes)
     with _naming(path):
         return _header(data)[1:3]
 
@@ -178,7 +178,7 @@ def verify_images(
 
 
 def _decode_file(path, min_size, max_pixels, max_bytes, into=None) -> np.ndarray:
-    data = _read_bytes(path, max_bytes)
+    data = read_bytes(path, max_bytes)
     with _naming(path):
         return _decode(data, min_size, max_pixels, into)
 
@@ -209,7 +209,7 @@ def _header(data: bytes) -> tuple[str, int, int, str | None]:
     raise DecodeError("not_an_image", f"not a JPEG or PNG file (starts with {bytes(data[:8])!r})")
 
 
-def _read_bytes(path, max_bytes: int) -> bytes:
+def read_bytes(path, max_bytes: int) -> bytes:
     name = os.fspath(path)
     try:
         with open(name, "rb") as f:
