@@ -210,6 +210,7 @@ def _header(data: bytes) -> tuple[str, int, int, str | None]:
 
 
 def read_bytes(path, max_bytes: int) -> bytes:
+    """A file's bytes, or DecodeError (missing, unreadable, over max_bytes)."""
     name = os.fspath(path)
     try:
         with open(name, "rb") as f:
