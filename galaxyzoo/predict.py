@@ -26,6 +26,7 @@ from .data.decode import load_batch
 from .data.pipeline import Preprocessing
 from .data.shards import ShardDataset, is_shard_dir, read_manifest
 from .evaluate import to_probabilities
+from .heads import outputs_fractions
 from .ingest import catalog_images
 from .specs import Task
 from .train import resolve_device
@@ -194,7 +195,7 @@ def predict_files(
             x = batch_prep.apply(torch.from_numpy(np.ascontiguousarray(images[ok])).to(dev))
             with autocast:
                 outputs = model(x.contiguous(memory_format=torch.channels_last))
-            probs[ok] = to_probabilities(outputs, task).float().cpu().numpy()
+            probs[ok] = to_probabilities(outputs, task, fractions=outputs_fractions(model)).float().cpu().numpy()
         for i, (ident, path) in enumerate(items):
             error = f"{failed[i][0]}: {failed[i][1]}" if i in failed else ""
             errors += bool(error)

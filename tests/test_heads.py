@@ -77,3 +77,18 @@ def test_a_tree_head_run_trains_and_its_checkpoint_predicts_tree_fractions(tmp_p
     assert heads.outputs_fractions(model) and meta["model_options"] == {"head": "tree"}
     with torch.no_grad():
         assert gz2_tree.max_tree_violation(model(torch.rand(2, 3, 24, 24))) < 1e-6
+
+    # The prediction catalog holds the head's fractions as they are (no sigmoid on top).
+    from PIL import Image
+
+    from galaxyzoo.data import synthetic
+    from galaxyzoo.predict import predict_files
+
+    paths = []
+    for i, image in enumerate(synthetic.images(0, "test", range(3), 48)):
+        paths.append(tmp_path / f"{i}.png")
+        Image.fromarray(image).save(paths[-1])
+    catalog = tmp_path / "catalog.csv"
+    predict_files(result.best, paths, catalog, device="cpu", progress=False)
+    rows = np.loadtxt(catalog, delimiter=",", skiprows=1, usecols=range(1, 38))
+    assert rows.shape == (3, 37) and gz2_tree.max_tree_violation(rows) < 1e-5
