@@ -58,7 +58,7 @@ def test_channels_last_gives_the_same_outputs(name):
     torch.testing.assert_close(fast, plain, rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize("name", BUILTINS)
+@pytest.mark.parametrize("name", MODELS)
 def test_spec_defaults_match_the_builder_signature(name):
     """The defaults `galaxyzoo list` shows are the ones a direct builder call uses."""
     spec = galaxyzoo.get_spec("model", name)
