@@ -42,6 +42,51 @@ def task_loss(outputs: torch.Tensor, targets: torch.Tensor, task: Task,
     return torch.nn.functional.mse_loss(to_probabilities(outputs, task, fractions), targets.float())
 
 
+TTA_VIEWS = (1, 4, 8)
+
+
+def tta_views(tta: int) -> list[tuple[int, bool]]:
+    """The ``(angle in degrees, horizontal flip)`` views that ``tta`` averages over: the
+    identity (1), the four right-angle rotations (4), or those and their mirror images (8),
+    the dihedral group of the square (Dieleman et al. 2015 average over these)."""
+    if tta not in TTA_VIEWS:
+        raise ValueError(f"tta must be one of {TTA_VIEWS}, got {tta!r}")
+    flips = (False, True) if tta == 8 else (False,)
+    return [(90 * k, flip) for flip in flips for k in range(4)][:tta]
+
+
+def transform_view(images: torch.Tensor, angle: int, flip: bool) -> torch.Tensor:
+    """N×C×H×W crops as the native preprocessing makes them with ``angles=angle`` and
+    ``flips=flip`` (rotated counter-clockwise about the centre, then mirrored): exact for
+    right angles, so the crops of a batch need not be cut again."""
+    if angle % 90:
+        raise ValueError(f"only right angles are exact on a crop, got {angle}")
+    out = torch.rot90(images, angle // 90 % 4, dims=(-2, -1)) if angle % 360 else images
+    return out.flip(-1) if flip else out
+
+
+def averaged_probabilities(model: torch.nn.Module, images: torch.Tensor, task: Task,
+                           tta: int = 1) -> torch.Tensor:
+    """Probabilities or fractions averaged over the ``tta`` views after the output activation,
+    for preprocessed N×C×S×S ``images``."""
+    fractions = outputs_fractions(model)
+    total = None
+    for angle, flip in tta_views(tta):
+        x = transform_view(images, angle, flip).contiguous(memory_format=torch.channels_last)
+        outputs = model(x)
+        probs = to_probabilities(outputs, task, fractions)
+        total = probs if total is None else total + probs
+    return total / tta
+
+
+def probability_loss(probs: torch.Tensor, targets: torch.Tensor, task: Task) -> torch.Tensor:
+    """The task loss of averaged probabilities: negative log-likelihood of the true class, or
+    the MSE of the vote fractions."""
+    if task.kind == "classification":
+        return -probs.clamp_min(1e-12).log().gather(1, targets.long().view(-1, 1)).mean()
+    return torch.nn.functional.mse_loss(probs, targets.float())
+
+
 @dataclass
 class Predictions:
     probabilities: np.ndarray  # N×C probabilities or N×K fractions
@@ -51,21 +96,32 @@ class Predictions:
 
 @torch.no_grad()
 def run_inference(model: torch.nn.Module, loader: BatchLoader, task: Task, *,
-                  progress: bool = True, desc: str = "eval") -> Predictions:
-    """Predict every sample of ``loader`` (in dataset order) with ``model`` in eval mode."""
+                  progress: bool = True, desc: str = "eval", tta: int = 1) -> Predictions:
+    """Predict every sample of ``loader`` (in dataset order) with ``model`` in eval mode.
+
+    ``tta`` 4 or 8: average the probabilities (vote fractions) over the right-angle rotations
+    (and their mirror images) of each crop; the loss is then that of the averages."""
     model.eval()
     fractions = outputs_fractions(model)
     device = loader.device
+    tta_views(tta)  # checked before any work
     n = len(loader.dataset)
     probs = np.zeros((n, task.num_outputs), dtype=np.float32)
     total_loss = 0.0
     autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
     loader.set_epoch(0)
     for batch in tqdm(loader, desc=desc, leave=False, disable=not progress, unit="batch"):
-        with autocast:
-            outputs = model(batch.images)
-        total_loss += float(task_loss(outputs, batch.targets, task, fractions=fractions)) * len(batch.indices)
-        probs[batch.indices] = to_probabilities(outputs, task, fractions).cpu().numpy()
+        if tta == 1:
+            with autocast:
+                outputs = model(batch.images)
+            loss = task_loss(outputs, batch.targets, task, fractions=fractions)
+            averaged = to_probabilities(outputs, task, fractions)
+        else:
+            with autocast:
+                averaged = averaged_probabilities(model, batch.images, task, tta)
+            loss = probability_loss(averaged, batch.targets, task)
+        total_loss += float(loss) * len(batch.indices)
+        probs[batch.indices] = averaged.float().cpu().numpy()
     return Predictions(probs, np.asarray(loader.dataset.targets), total_loss / max(n, 1))
 
 
@@ -114,6 +170,7 @@ class Evaluation:
     task: Task
     samples: int
     out_dir: Path
+    tta: int = 1
 
 
 def evaluate_checkpoint(
@@ -130,8 +187,11 @@ def evaluate_checkpoint(
     device: str = "auto",
     limit: int | None = None,
     progress: bool = True,
+    tta: int = 1,
 ) -> Evaluation:
     """Evaluate a checkpoint on a dataset split; writes metrics JSON and plots to ``out_dir``.
+
+    ``tta`` (1, 4 or 8): average the predictions over that many right-angle rotations and flips.
 
     Without ``dataset`` the checkpoint's own training dataset (with its options and root) is used.
     """
@@ -139,6 +199,7 @@ def evaluate_checkpoint(
     from .data.pipeline import random_subset
     from .train import resolve_device
 
+    tta_views(tta)
     dev = resolve_device(device)
     model, meta, ckpt_dir = load_model(checkpoint, dev)
     name = dataset or meta["dataset"]
@@ -157,15 +218,16 @@ def evaluate_checkpoint(
         data = random_subset(data, limit, seed=0)
     loader = BatchLoader(data, Preprocessing.from_dict(meta["preprocessing"]), batch_size,
                          workers=workers, device=dev)
-    preds = run_inference(model, loader, task, progress=progress, desc=f"evaluate {name}/{split}")
+    preds = run_inference(model, loader, task, progress=progress, desc=f"evaluate {name}/{split}",
+                          tta=tta)
     values = compute_metrics(metric_names(task, metrics), preds, task)
     out = Path(out_dir) if out_dir else run_dir_of(ckpt_dir) / f"eval-{name}-{split}"
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_json(out / "metrics.json", {
         "checkpoint": str(ckpt_dir), "dataset": name, "dataset_options": options, "split": split,
-        "samples": len(data), "loss": preds.loss, "metrics": values,
+        "samples": len(data), "tta": tta, "loss": preds.loss, "metrics": values,
     })
     if "confusion_matrix" in values:
         plots.confusion_matrix(values["confusion_matrix"], task.outputs, out / "confusion_matrix.png",
                                title=f"{meta['model']} on {name}/{split}")
-    return Evaluation(values, task, len(data), out)
+    return Evaluation(values, task, len(data), out, tta)

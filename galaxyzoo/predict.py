@@ -25,7 +25,7 @@ from .checkpoint import atomic_write_bytes, load_model
 from .data.decode import load_batch
 from .data.pipeline import Preprocessing
 from .data.shards import ShardDataset, is_shard_dir, read_manifest
-from .evaluate import to_probabilities
+from .evaluate import to_probabilities, tta_views
 from .heads import outputs_fractions
 from .ingest import catalog_images
 from .specs import Task
@@ -171,9 +171,14 @@ def predict_files(
     progress: bool = True,
     id_column: str = "GalaxyID",
     image_dir: str | os.PathLike | None = None,
+    tta: int = 1,
 ) -> Catalog:
     """Predict every input and write the catalog to ``out`` (CSV, or Parquet for a .parquet
-    name; atomically). Inputs: image files, folders, catalog CSVs, ingested shard folders."""
+    name; atomically). Inputs: image files, folders, catalog CSVs, ingested shard folders.
+
+    ``tta`` (1, 4 or 8): average the probabilities (vote fractions) over that many right-angle
+    rotations and horizontal flips, each made by the native preprocessing."""
+    views = tta_views(tta)
     dev = resolve_device(device)
     model, meta, _ = load_model(checkpoint, dev)
     task = Task(**meta["task"])
@@ -192,10 +197,20 @@ def predict_files(
         ok = np.array([i not in failed for i in range(len(items))])
         probs = np.zeros((len(items), task.num_outputs), np.float32)
         if ok.any():
-            x = batch_prep.apply(torch.from_numpy(np.ascontiguousarray(images[ok])).to(dev))
-            with autocast:
-                outputs = model(x.contiguous(memory_format=torch.channels_last))
-            probs[ok] = to_probabilities(outputs, task, fractions=outputs_fractions(model)).float().cpu().numpy()
+            x = torch.from_numpy(np.ascontiguousarray(images[ok])).to(dev)
+            summed = None
+            for angle, flip in views:
+                if (angle, flip) == (0, False):
+                    view = batch_prep.apply(x)
+                else:
+                    m = len(x)
+                    view = batch_prep.apply(x, angles=torch.full((m,), float(angle), device=dev),
+                                            flips=torch.full((m,), flip, device=dev))
+                with autocast:
+                    outputs = model(view.contiguous(memory_format=torch.channels_last))
+                p = to_probabilities(outputs, task, fractions=outputs_fractions(model)).float()
+                summed = p if summed is None else summed + p
+            probs[ok] = (summed / len(views)).cpu().numpy()
         for i, (ident, path) in enumerate(items):
             error = f"{failed[i][0]}: {failed[i][1]}" if i in failed else ""
             errors += bool(error)

@@ -11,6 +11,7 @@ EXAMPLES = """\
 examples:
   galaxyzoo evaluate runs/my-run                 the run's best checkpoint on its dataset's test split
   galaxyzoo evaluate runs/my-run/last --split val
+  galaxyzoo evaluate runs/my-run --tta 8         averaged over 4 rotations x 2 flips
   galaxyzoo evaluate runs/my-run --dataset gz2_sample --root ../shared/data/gz2_sample
 """
 
@@ -33,6 +34,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--out", type=Path, help="where to write metrics.json and plots")
     parser.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    parser.add_argument("--tta", type=int, choices=(1, 4, 8), default=1, metavar="N",
+                        help="average predictions over N right-angle rotations/flips: 1 (none, "
+                             "default), 4 rotations, or 8 with their mirror images")
     add_runtime_args(parser)
     parser.set_defaults(func=run)
 
@@ -45,11 +49,12 @@ def run(args: argparse.Namespace) -> int:
         args.checkpoint, dataset=args.dataset, split=args.split, dataset_options=dict(args.dataset_opt),
         root=args.root, metrics=args.metrics, out_dir=args.out, batch_size=args.batch_size,
         workers=args.workers, device=args.device, limit=args.limit, progress=not args.quiet,
+        tta=args.tta,
     )
     if args.json:
         print(json.dumps(result.metrics, indent=2))
     else:
-        print(f"{result.samples} samples")
+        print(f"{result.samples} samples" + (f", averaged over {result.tta} views" if result.tta > 1 else ""))
         print(format_table(result.metrics, result.task))
         print(f"\nwritten to {result.out_dir}")
     return 0

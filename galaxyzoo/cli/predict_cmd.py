@@ -38,6 +38,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--threads", type=int, help="decoding threads (default: cores, at most 8)")
     parser.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda[:N]")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--tta", type=int, choices=(1, 4, 8), default=1, metavar="N",
+                        help="average predictions over N right-angle rotations/flips: 1 (none, "
+                             "default), 4 rotations, or 8 with their mirror images")
     parser.set_defaults(func=run)
 
 
@@ -47,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
 
     catalog = predict_files(args.checkpoint, args.inputs, args.out, batch_size=args.batch_size,
                             device=args.device, threads=args.threads, progress=not args.quiet,
-                            id_column=args.id_column, image_dir=args.image_dir)
+                            id_column=args.id_column, image_dir=args.image_dir, tta=args.tta)
     print(f"{catalog.rows} rows written to {catalog.path}")
     if catalog.errors:
         print(f"{catalog.errors} input(s) could not be read; see the status/error columns",

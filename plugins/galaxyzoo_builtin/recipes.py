@@ -180,6 +180,7 @@ def galaxyzoo_recipes():
             schedule="cosine",
             metrics=_VOTE_METRICS,
             reference="Dieleman, Willett & Dambre 2015, MNRAS 450, 1441, https://arxiv.org/abs/1503.07077",
-            reported="RMSE 0.07492 on the Kaggle private leaderboard (seed 002 quotes 0.07941)",
+            reported="RMSE 0.07492 on the Kaggle private leaderboard (seed 002 quotes 0.07941), "
+                     "with predictions averaged over rotations and flips: evaluate/predict with --tta 8",
         ),
     ]
