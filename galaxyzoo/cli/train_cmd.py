@@ -49,8 +49,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                      help="scalar metric that selects the best checkpoint (default: the first)")
     how.add_argument("--metrics", type=lambda s: tuple(s.split(",")), metavar="A,B,...",
                      help="metric names (default: the recipe's, or the task's standard set)")
-    how.add_argument("--augment", choices=("rotate,flip", "rotate", "flip", "none"), metavar="WHICH",
-                     help="random transforms per epoch: rotate,flip | rotate | flip | none")
+    how.add_argument("--augment", type=parse_augment, metavar="WHICH",
+                     help="random transforms per epoch, comma-separated: rotate, flip, zoom=Z "
+                          "(factor log-uniform in [1/Z, Z]), contrast=C (factor in [1-C, 1+C]); or none")
     how.add_argument("--roi", choices=("central", "seed", "none"),
                      help="how to find the galaxy to crop (none: the whole image)")
     how.add_argument("--model-opt", type=key_value, action="append", default=[], metavar="KEY=VALUE")
@@ -65,6 +66,33 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
+def parse_augment(text: str) -> dict:
+    """``rotate,flip,zoom=1.2,contrast=0.2`` (or ``none``) → augment options."""
+    from ..data.pipeline import Augment
+
+    values: dict = {"rotate": False, "flip": False}
+    items = [item.strip() for item in text.split(",") if item.strip()]
+    if items == ["none"]:
+        return values
+    for item in items:
+        key, eq, value = item.partition("=")
+        if key in ("rotate", "flip") and not eq:
+            values[key] = True
+        elif key in ("zoom", "contrast") and eq:
+            try:
+                values[key] = float(value)
+            except ValueError:
+                raise argparse.ArgumentTypeError(f"{key} needs a number, got {value!r}") from None
+        else:
+            raise argparse.ArgumentTypeError(
+                f"bad augmentation {item!r}; use rotate, flip, zoom=Z, contrast=C or none")
+    try:
+        Augment.from_dict(values)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return values
+
+
 def _overrides(args: argparse.Namespace) -> dict:
     values = {
         "model": args.model, "dataset": args.dataset, "epochs": args.epochs,
@@ -75,8 +103,8 @@ def _overrides(args: argparse.Namespace) -> dict:
         "limit_val": args.limit_val,
         "model_options": dict(args.model_opt) or None, "dataset_options": dict(args.dataset_opt) or None,
     }
-    if args.augment:
-        values["augment"] = {"rotate": "rotate" in args.augment, "flip": "flip" in args.augment}
+    if args.augment is not None:
+        values["augment"] = args.augment
     if args.roi:
         values["preprocess"] = {"mode": None if args.roi == "none" else args.roi}
     return {k: v for k, v in values.items() if v is not None}

@@ -8,7 +8,8 @@ with one thread each; on CUDA they only read, and the main process uploads the p
 and preprocesses it on the current stream (no CUDA in forked workers).
 
 ROI boxes depend only on the image, so each is found once and kept in a shared-memory cache;
-later epochs only re-sample the crop with new angles and flips.
+later epochs only re-sample the crop with new angles and flips. Random zoom scales the cached
+box about its centre before sampling; random contrast acts on the float output.
 """
 from __future__ import annotations
 
@@ -88,28 +89,52 @@ def central_boxes(images, fraction: float) -> torch.Tensor:
 
 @dataclass(frozen=True)
 class Augment:
-    """Per-sample random transforms, re-drawn every epoch: rotation by 0–360°, mirror flip."""
+    """Per-sample random transforms, re-drawn every epoch: rotation by 0–360°, mirror flip,
+    zoom by a factor drawn log-uniformly in [1/zoom, zoom] (the ROI box's sides divided by it
+    about its centre, so > 1 magnifies), and contrast scaled by a factor drawn uniformly in
+    [1 − contrast, 1 + contrast] about each image's per-channel mean. ``zoom=1`` and
+    ``contrast=0`` turn those off."""
 
     rotate: bool = False
     flip: bool = False
+    zoom: float = 1.0
+    contrast: float = 0.0
+
+    def __post_init__(self) -> None:
+        zoom, contrast = self.zoom, self.contrast
+        if isinstance(zoom, bool) or not isinstance(zoom, (int, float)) or not 1.0 <= zoom <= 4.0:
+            raise ValueError(f"augmentation zoom must be a number in [1, 4] (1: off), got {zoom!r}")
+        if (isinstance(contrast, bool) or not isinstance(contrast, (int, float))
+                or not 0.0 <= contrast < 1.0):
+            raise ValueError(f"augmentation contrast must be a number in [0, 1) (0: off), got {contrast!r}")
+        object.__setattr__(self, "zoom", float(zoom))
+        object.__setattr__(self, "contrast", float(contrast))
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> "Augment":
-        unknown = set(values) - {"rotate", "flip"}
+        known = {"rotate", "flip", "zoom", "contrast"}
+        unknown = set(values) - known
         if unknown:
-            raise ValueError(f"unknown augmentation options {sorted(unknown)}; known: ['flip', 'rotate']")
-        return cls(**{k: bool(v) for k, v in values.items()})
+            raise ValueError(f"unknown augmentation options {sorted(unknown)}; known: {sorted(known)}")
+        values = dict(values)
+        for key in ("rotate", "flip"):
+            if key in values:
+                values[key] = bool(values[key])
+        return cls(**values)
 
-    def to_dict(self) -> dict[str, bool]:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
 class BatchPlan(NamedTuple):
-    """What a worker loads: dataset indices and their angles (degrees) and flips, or None."""
+    """What a worker loads: dataset indices and their angles (degrees), flips, zoom and
+    contrast factors, each None when that augmentation is off."""
 
     indices: np.ndarray
     angles: np.ndarray | None
     flips: np.ndarray | None
+    zooms: np.ndarray | None = None
+    contrasts: np.ndarray | None = None
 
 
 class EpochBatches(Sampler):
@@ -133,13 +158,19 @@ class EpochBatches(Sampler):
         order = rng.permutation(self.n) if self.shuffle else np.arange(self.n)
         angles = rng.uniform(0.0, 360.0, self.n).astype(np.float32) if self.augment.rotate else None
         flips = rng.random(self.n) < 0.5 if self.augment.flip else None
+        # Drawn after (and only when on) so the streams above match runs without them.
+        zooms = contrasts = None
+        if self.augment.zoom > 1.0:
+            log_z = np.log(self.augment.zoom)
+            zooms = np.exp(rng.uniform(-log_z, log_z, self.n))
+        if self.augment.contrast > 0.0:
+            c = self.augment.contrast
+            contrasts = rng.uniform(1.0 - c, 1.0 + c, self.n).astype(np.float32)
+        pick = lambda values, sel: None if values is None else values[order[sel]]
         for b in range(len(self)):
             sel = slice(b * self.batch_size, (b + 1) * self.batch_size)
-            yield BatchPlan(
-                order[sel],
-                None if angles is None else angles[order[sel]],
-                None if flips is None else flips[order[sel]],
-            )
+            yield BatchPlan(order[sel], pick(angles, sel), pick(flips, sel), pick(zooms, sel),
+                            pick(contrasts, sel))
 
 
 class BoxCache:
@@ -159,21 +190,75 @@ class BoxCache:
         self.known[idx] = True
 
 
+def zoom_boxes(boxes: torch.Tensor, factors, height: int, width: int) -> torch.Tensor:
+    """int32 N×4 boxes with sides divided by ``factors`` about their centres (> 1 zooms in),
+    each side clamped to the image's and the box shifted to lie inside the image."""
+    b = boxes.detach().to("cpu", torch.float64)
+    f = torch.as_tensor(np.asarray(factors, dtype=np.float64))
+    cx, cy = (b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2
+    bw = torch.round((b[:, 2] - b[:, 0]) / f).clamp(1, width)
+    bh = torch.round((b[:, 3] - b[:, 1]) / f).clamp(1, height)
+    x0 = torch.round(cx - bw / 2).clamp(torch.zeros_like(bw), width - bw)
+    y0 = torch.round(cy - bh / 2).clamp(torch.zeros_like(bh), height - bh)
+    out = torch.stack([x0, y0, x0 + bw, y0 + bh], dim=1).to(torch.int32)
+    return out.to(boxes.device)
+
+
+def adjust_contrast(x: torch.Tensor, factors, prep: Preprocessing) -> torch.Tensor:
+    """``(x − mean) · f + mean`` per image and channel of an N×C×S×S float batch, then clipped
+    to the range of pixel values 0..1. Normalisation by ``prep.mean``/``prep.std`` is affine
+    per channel, so doing this after it (with the clip bounds normalised too) equals doing it
+    before."""
+    f = torch.as_tensor(np.asarray(factors, dtype=np.float32), device=x.device).view(-1, 1, 1, 1)
+    mean = x.mean(dim=(2, 3), keepdim=True)
+    out = (x - mean) * f + mean
+    c = x.shape[1]
+    if prep.mean is None and prep.std is None:
+        return out.clamp_(0.0, 1.0)
+    mu = torch.zeros(c) if prep.mean is None else torch.tensor(prep.mean, dtype=torch.float32).expand(c)
+    sd = torch.ones(c) if prep.std is None else torch.tensor(prep.std, dtype=torch.float32).expand(c)
+    lo = ((0.0 - mu) / sd).to(x.device).view(1, c, 1, 1)
+    hi = ((1.0 - mu) / sd).to(x.device).view(1, c, 1, 1)
+    return torch.maximum(torch.minimum(out, hi), lo)
+
+
 def _preprocess(images, plan: BatchPlan, prep: Preprocessing, cache: BoxCache | None,
                 num_threads: int | None) -> torch.Tensor:
+    out = _resample_planned(images, plan, prep, cache, num_threads)
+    if plan.contrasts is not None:
+        out = adjust_contrast(out, plan.contrasts, prep)
+    return out
+
+
+def _resample_planned(images, plan: BatchPlan, prep: Preprocessing, cache: BoxCache | None,
+                      num_threads: int | None) -> torch.Tensor:
     device = images.device if isinstance(images, torch.Tensor) else torch.device("cpu")
     angles = None if plan.angles is None else torch.from_numpy(plan.angles).to(device)
     flips = None if plan.flips is None else torch.from_numpy(plan.flips).to(device)
-    if cache is None:  # mode=None: the whole image, nothing to find
-        return prep.apply(images, angles=angles, flips=flips, num_threads=num_threads)
-    boxes = cache.get(plan.indices)
-    if boxes is not None:
-        return prep.apply(images, boxes=boxes.to(device), angles=angles, flips=flips,
-                          num_threads=num_threads)
-    out, boxes = prep.apply(images, angles=angles, flips=flips, num_threads=num_threads,
-                            return_boxes=True)
-    cache.put(plan.indices, boxes)
-    return out
+    zoom = plan.zooms is not None
+    n, h, w = images.shape[:3]
+    if cache is None:  # mode=None: the whole image (or its central crop), nothing to find
+        if not zoom:
+            return prep.apply(images, angles=angles, flips=flips, num_threads=num_threads)
+        if prep.crop is not None:
+            boxes = central_boxes(images, prep.crop)
+        else:
+            boxes = torch.tensor([0, 0, w, h], dtype=torch.int32).expand(n, 4).contiguous()
+    else:
+        boxes = cache.get(plan.indices)
+        if boxes is None and zoom:
+            boxes = ops.find_roi(images, prep.mode, prep.threshold, prep.pad,
+                                 num_threads=num_threads)
+            cache.put(plan.indices, boxes)
+        elif boxes is None:
+            out, boxes = prep.apply(images, angles=angles, flips=flips, num_threads=num_threads,
+                                    return_boxes=True)
+            cache.put(plan.indices, boxes)
+            return out
+    if zoom:
+        boxes = zoom_boxes(boxes, plan.zooms, h, w)
+    return prep.apply(images, boxes=boxes.to(device), angles=angles, flips=flips,
+                      num_threads=num_threads)
 
 
 class _PlannedBatches(Dataset):

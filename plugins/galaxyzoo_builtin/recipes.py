@@ -102,16 +102,17 @@ def galaxyzoo_recipes():
             reported="0.60-0.70 categorical accuracy, 0.80-0.90 AUC (stratified 80/20 split)",
         ),
         RecipeSpec(
-            # Not reproduced: the seed's random zoom (0.1) and contrast (0.05) augmentations.
+            # Augmentation as the seed's RandomFlip, RandomRotation, RandomZoom(0.1) and
+            # RandomContrast(0.05): zoom factor log-uniform in [1/1.1, 1.1], contrast 1 ± 0.05.
             name="seed002_cnn",
-            summary="Seed 002: six-conv BN CNN on 150 px grayscale threshold-ROI crops, flips+rotation, MSE, Adam",
+            summary="Seed 002: six-conv BN CNN on 150 px grayscale threshold-ROI crops, flips+rotation+zoom+contrast, MSE, Adam",
             dataset="gz2_kaggle",
             model="seed002_cnn",
             input_size=150,
             epochs=50,
             batch_size=64,
             preprocess={"mode": "seed", "grayscale": True, "interp": "area"},
-            augment={"rotate": True, "flip": True},
+            augment={"rotate": True, "flip": True, "zoom": 1.1, "contrast": 0.05},
             optimizer="adam",
             lr=1e-3,
             schedule="constant",
