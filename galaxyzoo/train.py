@@ -13,6 +13,7 @@ import csv
 import io
 import json
 import math
+import os
 import random
 import time
 from dataclasses import asdict, dataclass, field, fields
@@ -21,6 +22,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 import torch
+import torch.distributed as dist
 from tqdm.auto import tqdm
 
 from . import __version__, checkpoint, registry
@@ -135,6 +137,43 @@ def make_scheduler(config: TrainConfig, optimizer, steps_per_epoch: int):
         return 0.5 * (1.0 + math.cos(math.pi * min(1.0, (step - warmup) / max(1, total - warmup))))
 
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+# --- distributed (torchrun) ------------------------------------------------------------------
+
+@dataclass
+class _Dist:
+    """This process's place in a ``torchrun`` job (rank 0 of 1 without one)."""
+
+    rank: int = 0
+    world_size: int = 1
+    started: bool = False  # whether this call initialised the process group
+
+    @property
+    def active(self) -> bool:
+        return self.world_size > 1
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+
+def _init_distributed(dev: torch.device) -> tuple[_Dist, torch.device]:
+    """Joins the process group when launched by ``torchrun`` with WORLD_SIZE > 1: gloo on the
+    CPU, nccl on CUDA (one GPU per process, chosen by LOCAL_RANK)."""
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    if world_size <= 1:
+        return _Dist(), dev
+    if dev.type == "cuda":
+        dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        torch.cuda.set_device(dev)
+    started = not dist.is_initialized()
+    if started:
+        if dev.type == "cuda":
+            dist.init_process_group(backend="nccl", device_id=dev)
+        else:
+            dist.init_process_group(backend="gloo")
+    return _Dist(dist.get_rank(), dist.get_world_size(), started), dev
 
 
 # --- RNG state ------------------------------------------------------------------------------
@@ -264,9 +303,11 @@ def class_weights(config: TrainConfig, train_set, device: torch.device) -> torch
 
 
 def _train_epoch(model, loader: BatchLoader, optimizer, scheduler, task, loss_weights, desc: str,
-                 progress: bool, deadline: float = math.inf) -> tuple[float, int]:
+                 progress: bool, deadline: float = math.inf,
+                 distributed: bool = False) -> tuple[float, int]:
     """One pass over the training data (cut short at ``deadline``, a perf_counter time);
-    returns the mean loss and the number of images trained on."""
+    returns the mean loss and the number of images trained on (over all ranks when
+    ``distributed``)."""
     model.train()
     autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=loader.device.type == "cuda")
     bar = tqdm(loader, desc=desc, leave=False, disable=not progress, unit="batch")
@@ -284,8 +325,17 @@ def _train_epoch(model, loader: BatchLoader, optimizer, scheduler, task, loss_we
         seen += len(batch.indices)
         if step % 10 == 0:  # reading the loss waits for the device; not every step
             bar.set_postfix(loss=f"{float(loss_sum) / seen:.4f}")
-        if time.perf_counter() >= deadline:
+        stop = time.perf_counter() >= deadline
+        if distributed and deadline != math.inf:  # every rank stops at the same step
+            flag = torch.tensor(float(stop), device=loader.device)
+            dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+            stop = bool(flag)
+        if stop:
             break
+    if distributed:
+        totals = torch.stack([loss_sum.float(), torch.tensor(float(seen), device=loader.device)])
+        dist.all_reduce(totals)
+        return float(totals[0]) / max(float(totals[1]), 1.0), int(totals[1])
     return float(loss_sum) / max(seen, 1), seen
 
 
@@ -308,9 +358,24 @@ def train(
     on a given machine and are therefore not part of the saved configuration.
     ``time_budget_s`` ends training, mid-epoch if need be, once that much training time is
     spent (the cut epoch is still validated and saved; benchmarks use it).
+
+    Launched by ``torchrun`` (WORLD_SIZE > 1), each process trains a
+    DistributedDataParallel replica on its share of every global batch of ``batch_size``;
+    rank 0 alone validates and writes the run's outputs.
     """
     run_dir = Path(run_dir)
     dev = resolve_device(device)
+    ddp, dev = _init_distributed(dev)
+    try:
+        return _train(config, run_dir, resume, workers, dev, progress and ddp.main,
+                      stop_after_epoch, time_budget_s, ddp)
+    finally:
+        if ddp.started:
+            dist.destroy_process_group()
+
+
+def _train(config, run_dir: Path, resume: bool, workers, dev: torch.device, progress: bool,
+           stop_after_epoch, time_budget_s, ddp: _Dist) -> TrainResult:
     config = _load_config(config, run_dir, resume)
     seed_everything(config.seed)
     if dev.type == "cuda":
@@ -330,7 +395,8 @@ def train(
     model = model.to(dev).to(memory_format=torch.channels_last)
     train_loader = BatchLoader(train_set, prep, config.batch_size, shuffle=True,
                                augment=Augment.from_dict(config.augment), seed=config.seed,
-                               workers=workers, device=dev, drop_last=len(train_set) > config.batch_size)
+                               workers=workers, device=dev, drop_last=len(train_set) > config.batch_size,
+                               rank=ddp.rank, world_size=ddp.world_size)
     val_loader = BatchLoader(val_set, prep, config.batch_size, workers=workers, device=dev)
     optimizer = make_optimizer(config, model.parameters())
     scheduler = make_scheduler(config, optimizer, len(train_loader))
@@ -346,7 +412,9 @@ def train(
         "recipe": config.recipe, "galaxyzoo_version": __version__,
     }
 
-    if not resume:  # written once everything above has been checked
+    if ddp.active:  # every rank has checked the run directory before rank 0 writes to it
+        dist.barrier()
+    if not resume and ddp.main:  # written once everything above has been checked
         run_dir.mkdir(parents=True, exist_ok=True)
         checkpoint.atomic_write_json(run_dir / "config.json", asdict(config))
     progress_state, start = _Progress(), 0
@@ -359,6 +427,11 @@ def train(
         set_rng_state(state["rng"])
         progress_state = _Progress(**state["progress"])
         start = state["epoch"]
+    net = model  # the model itself: validated and saved (a DDP wrapper only trains)
+    if ddp.active:
+        model = torch.nn.parallel.DistributedDataParallel(
+            net, device_ids=[dev.index] if dev.type == "cuda" else None)
+        model.outputs_fractions = outputs_fractions(net)
 
     stopped_early, training_seconds = False, 0.0
     budget = math.inf if time_budget_s is None else time_budget_s
@@ -374,26 +447,34 @@ def train(
         train_loader.set_epoch(epoch)
         train_loss, train_images = _train_epoch(
             model, train_loader, optimizer, scheduler, task, loss_weights,
-            f"epoch {epoch + 1}/{config.epochs}", progress, started + budget - training_seconds)
+            f"epoch {epoch + 1}/{config.epochs}", progress, started + budget - training_seconds,
+            ddp.active)
         train_seconds = time.perf_counter() - started
         training_seconds += train_seconds
-        preds = run_inference(model, val_loader, task, progress=progress, desc="validate")
-        values = compute_metrics(metrics, preds, task)
+        if ddp.main:
+            preds = run_inference(net, val_loader, task, progress=progress, desc="validate")
+            val_loss, values = preds.loss, compute_metrics(metrics, preds, task)
+        if ddp.active:  # every rank keeps the same history, best value and stopping decision
+            shared = [val_loss, values] if ddp.main else [None, None]
+            dist.broadcast_object_list(shared, src=0)
+            val_loss, values = shared
         record = {
-            "epoch": epoch + 1, "train_loss": train_loss, "val_loss": preds.loss,
+            "epoch": epoch + 1, "train_loss": train_loss, "val_loss": val_loss,
             **{f"val_{k}": v for k, v in values.items()},
             "lr": optimizer.param_groups[0]["lr"], "seconds": round(time.perf_counter() - started, 3),
             "train_seconds": round(train_seconds, 3), "train_images": train_images,
         }
         progress_state.history.append(record)
         improved = progress_state.update(values[monitor], epoch + 1, higher_better)
+        if not ddp.main:
+            continue
 
         state = {"epoch": epoch + 1, "optimizer": optimizer.state_dict(),
                  "scheduler": scheduler.state_dict(), "rng": rng_state(),
                  "progress": asdict(progress_state)}
-        meta = {**meta_base, "epoch": epoch + 1, "metrics": {"val_loss": preds.loss, **values}}
+        meta = {**meta_base, "epoch": epoch + 1, "metrics": {"val_loss": val_loss, **values}}
         saved = checkpoint.write_checkpoint(checkpoint.epoch_dir(run_dir, epoch + 1),
-                                            model.state_dict(), meta, state)
+                                            net.state_dict(), meta, state)
         checkpoint.atomic_symlink(run_dir / "last", saved)
         if improved:
             checkpoint.atomic_symlink(run_dir / "best", saved)
@@ -401,9 +482,11 @@ def train(
         _write_outputs(run_dir, progress_state, monitor, values, task, improved)
         shown = "  ".join(f"{k} {v:.4f}" for k, v in scalar_metrics(values).items())
         tqdm.write(f"epoch {epoch + 1}/{config.epochs}  train_loss {train_loss:.4f}  "
-                   f"val_loss {preds.loss:.4f}  {shown}  ({record['seconds']:.1f}s)"
+                   f"val_loss {val_loss:.4f}  {shown}  ({record['seconds']:.1f}s)"
                    + ("  *" if improved else ""))
 
+    if ddp.active:  # the last checkpoint is complete before any rank returns
+        dist.barrier()
     return TrainResult(run_dir, (run_dir / "best").resolve(), (run_dir / "last").resolve(),
                        progress_state.history, monitor, progress_state.best_value, stopped_early)
 

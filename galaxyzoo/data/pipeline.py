@@ -141,11 +141,16 @@ class EpochBatches(Sampler):
     """Yields :class:`BatchPlan` s; the epoch's order and augmentation come from ``(seed, epoch)``."""
 
     def __init__(self, n: int, batch_size: int, *, shuffle: bool, augment: Augment = Augment(),
-                 seed: int = 0, drop_last: bool = False):
+                 seed: int = 0, drop_last: bool = False, rank: int = 0, world_size: int = 1):
         if batch_size < 1:
             raise ValueError("batch_size must be >= 1")
+        if world_size > 1 and batch_size % world_size:
+            raise ValueError(f"batch size {batch_size} must be divisible by the number of "
+                             f"processes ({world_size}) to train with the same global batch")
         self.n, self.batch_size, self.shuffle, self.augment = n, batch_size, shuffle, augment
         self.seed, self.drop_last, self.epoch = seed, drop_last, 0
+        # Distributed training: every rank draws the same global batches and takes its share.
+        self.rank, self.world_size = rank, world_size
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -169,6 +174,9 @@ class EpochBatches(Sampler):
         pick = lambda values, sel: None if values is None else values[order[sel]]
         for b in range(len(self)):
             sel = slice(b * self.batch_size, (b + 1) * self.batch_size)
+            if self.world_size > 1:  # this rank's contiguous slice of the global batch
+                bounds = np.linspace(sel.start, min(sel.stop, self.n), self.world_size + 1).astype(int)
+                sel = slice(bounds[self.rank], bounds[self.rank + 1])
             yield BatchPlan(order[sel], pick(angles, sel), pick(flips, sel), pick(zooms, sel),
                             pick(contrasts, sel))
 
@@ -309,11 +317,14 @@ class BatchLoader:
     workers: int | None = None
     device: torch.device | str = "cpu"
     drop_last: bool = False
+    rank: int = 0        # with world_size > 1, each batch is this rank's share of the global one
+    world_size: int = 1
 
     def __post_init__(self) -> None:
         self.device = torch.device(self.device)
         self.sampler = EpochBatches(len(self.dataset), self.batch_size, shuffle=self.shuffle,
-                                    augment=self.augment, seed=self.seed, drop_last=self.drop_last)
+                                    augment=self.augment, seed=self.seed, drop_last=self.drop_last,
+                                    rank=self.rank, world_size=self.world_size)
         self.cache = BoxCache(len(self.dataset)) if self.prep.mode is not None else None
         on_gpu = self.device.type == "cuda"
         workers = default_workers() if self.workers is None else self.workers
