@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from pathlib import Path
 
@@ -134,11 +135,16 @@ def run(args: argparse.Namespace) -> int:
         config, out, resume = None, args.resume, True
     else:
         config = build_config(args)
+        if not args.out and int(os.environ.get("WORLD_SIZE", "1")) > 1:
+            # Each process would stamp its own time and could pick a different folder.
+            raise ValueError("under torchrun, give --out DIR so every process writes to the same run")
         stamp = time.strftime("%Y%m%d-%H%M%S")
         out = args.out or Path("runs") / f"{config.recipe or config.model}-{config.dataset}-{stamp}"
         resume = False
     result = train(config, out, resume=resume, workers=args.workers, device=args.device,
                    progress=not args.quiet, stop_after_epoch=args.stop_after_epoch)
+    if int(os.environ.get("RANK", "0")) != 0:  # under torchrun, rank 0 reports
+        return 0
     epochs = len(result.history)
     print(f"run: {result.run_dir}  ({epochs} epoch{'s' if epochs != 1 else ''}"
           + (", stopped early" if result.stopped_early else "") + ")")
