@@ -15,6 +15,7 @@ pixels. Boxes in the manifest are in the original image's pixel coordinates.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import ctypes
 import io
@@ -310,11 +311,15 @@ def ingest(
     workers: int | None = None,
     chunk_size: int = 256,
     progress: bool = True,
+    executor=None,
 ) -> IngestSummary:
     """Ingest (id, path) pairs into ``out``; resumable, never raises for a bad file.
 
     ``workers``: processes decoding and cropping in parallel (default: every core; 0 runs in
     this process). At most a few chunks per worker are in flight, so memory stays constant.
+    ``executor``: run the chunks there instead (anything with ``concurrent.futures``'
+    ``submit``, e.g. a Dask client's, see :mod:`galaxyzoo.dask_engine`); ``workers`` is then
+    how many chunks it runs at once. Shards and the manifest are still written here, in order.
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -346,7 +351,11 @@ def ingest(
     pixels: list[np.ndarray] = []
     rows: list[list] = []
     bar = tqdm(desc="ingest", unit="img", disable=not progress, smoothing=0.1)
-    with (ProcessPoolExecutor(workers, initializer=_die_with_parent) if workers > 0 else _InProcess()) as pool:
+    if executor is not None:
+        runner = contextlib.nullcontext(executor)
+    else:
+        runner = ProcessPoolExecutor(workers, initializer=_die_with_parent) if workers > 0 else _InProcess()
+    with runner as pool:
         pending: deque = deque()
         source = chunks()
         for k, last, items in source:

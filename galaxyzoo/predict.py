@@ -9,8 +9,9 @@ read gets a row with ``status=error`` and the reason; it never stops the run.
 from __future__ import annotations
 
 import csv
+import functools
 import io
-import itertools
+import json
 import os
 import warnings
 from dataclasses import dataclass, replace
@@ -51,54 +52,51 @@ def expand_inputs(inputs: Iterable[str | os.PathLike]) -> list[Path]:
 InputBatch = tuple[list[tuple[str, str]], np.ndarray, dict[int, tuple[str, str]], Preprocessing]
 
 
-def _file_batches(items: list[tuple[str, str]], size: int, prep: Preprocessing, batch_size: int,
-                  threads: int) -> Iterator[InputBatch]:
-    for start in range(0, len(items), batch_size):
-        chunk = items[start:start + batch_size]
-        images, failures = load_batch([p for _, p in chunk], size, num_threads=threads)
-        yield chunk, images, {i: (err.reason, str(err)) for i, err in failures}, prep
+# Chunks: the unit of work, a few bytes to describe, so another process (a Dask worker) can
+# read and predict it. Chunks hold whole batches, so any split predicts the same batches.
+@dataclass(frozen=True)
+class FileChunk:
+    items: tuple[tuple[str, str], ...]  # (id, path)
 
 
-def _shard_batches(folder: Path, prep: Preprocessing, batch_size: int) -> Iterator[InputBatch]:
-    """An ingest's inputs in manifest order; its crops are already ROI-cropped (mode=None)."""
-    data = ShardDataset(folder)
-    if data.options["mode"] != prep.mode:
-        warnings.warn(f"{folder} was ingested with ROI mode {data.options['mode']!r}, the model was "
-                      f"trained with {prep.mode!r}", stacklevel=3)
-    crops = replace(prep, mode=None)
-    next_ok = 0  # the manifest's ok rows are the dataset's samples, in order
-    for start in range(0, len(data.manifest), batch_size):
-        chunk = data.manifest[start:start + batch_size]
-        ok = [j for j, r in enumerate(chunk) if r["status"] == "ok"]
-        images = np.zeros((len(chunk), data.size, data.size, 3), np.uint8)
-        if ok:
-            images[ok] = data.read_images(range(next_ok, next_ok + len(ok)))
-            next_ok += len(ok)
-        failures = {j: (r["error"], r["message"]) for j, r in enumerate(chunk) if r["status"] != "ok"}
-        yield [(r["id"], r["path"]) for r in chunk], images, failures, crops
+@dataclass(frozen=True)
+class ShardChunk:
+    folder: str  # a `galaxyzoo ingest` output folder
+    start: int  # manifest rows [start, stop)
+    stop: int
+    ok_before: int  # ok rows before ``start``: the shard dataset index of the chunk's first
 
 
-def input_batches(inputs: Sequence[str | os.PathLike], size: int, prep: Preprocessing, *,
-                  batch_size: int, threads: int, id_column: str = "GalaxyID",
-                  image_dir: str | os.PathLike | None = None) -> tuple[int, Iterator[InputBatch]]:
-    """(number of inputs, batches) over image files, folders, catalog CSVs (one input per row,
-    images in ``image_dir``, default the CSV's folder) and ingested shard folders, in order."""
+Chunk = FileChunk | ShardChunk
+
+
+def plan_chunks(inputs: Sequence[str | os.PathLike], *, chunk_size: int, mode: str | None = None,
+                id_column: str = "GalaxyID", image_dir: str | os.PathLike | None = None
+                ) -> tuple[int, list[Chunk]]:
+    """(number of inputs, chunks of at most ``chunk_size``) over image files, folders,
+    catalog CSVs (one input per row, images in ``image_dir``, default the CSV's folder) and
+    ingested shard folders, in order. ``mode``: the model's ROI mode, to warn about shards
+    ingested with another."""
     files: list[tuple[str, str]] = []
-    parts: list[Iterator[InputBatch]] = []
+    chunks: list[Chunk] = []
     total = 0
 
     def flush_files():
-        nonlocal files
-        if files:
-            parts.append(_file_batches(files, size, prep, batch_size, threads))
-            files = []
+        chunks.extend(FileChunk(tuple(files[i:i + chunk_size])) for i in range(0, len(files), chunk_size))
+        files.clear()
 
     for item in inputs:
         path = Path(item)
         if is_shard_dir(path):
             flush_files()
-            total += len(read_manifest(path))
-            parts.append(_shard_batches(path, prep, batch_size))
+            ingested = json.loads((path / "ingest.json").read_text())["mode"]
+            if ingested != mode:
+                warnings.warn(f"{path} was ingested with ROI mode {ingested!r}, the model was "
+                              f"trained with {mode!r}", stacklevel=3)
+            ok = np.cumsum([0] + [r["status"] == "ok" for r in read_manifest(path)])
+            total += len(ok) - 1
+            chunks += [ShardChunk(str(path), s, min(s + chunk_size, len(ok) - 1), int(ok[s]))
+                       for s in range(0, len(ok) - 1, chunk_size)]
         elif path.suffix.lower() == ".csv" and path.is_file():
             rows = list(catalog_images(path, image_dir or path.parent, id_column))
             total += len(rows)
@@ -108,7 +106,84 @@ def input_batches(inputs: Sequence[str | os.PathLike], size: int, prep: Preproce
             total += len(found)
             files += found
     flush_files()
-    return total, itertools.chain.from_iterable(parts)
+    return total, chunks
+
+
+def chunk_batches(chunk: Chunk, size: int, prep: Preprocessing, *, batch_size: int,
+                  threads: int) -> Iterator[InputBatch]:
+    """Read and decode a chunk's inputs, ``batch_size`` at a time."""
+    if isinstance(chunk, FileChunk):
+        for start in range(0, len(chunk.items), batch_size):
+            items = list(chunk.items[start:start + batch_size])
+            images, failures = load_batch([p for _, p in items], size, num_threads=threads)
+            yield items, images, {i: (err.reason, str(err)) for i, err in failures}, prep
+        return
+    # An ingest's crops are already cut around their ROI: only resized (mode=None).
+    manifest = os.stat(Path(chunk.folder) / "manifest.csv")
+    data = _shard_dataset(chunk.folder, manifest.st_mtime_ns, manifest.st_size)
+    crops = replace(prep, mode=None)
+    next_ok = chunk.ok_before  # the manifest's ok rows are the dataset's samples, in order
+    for start in range(chunk.start, chunk.stop, batch_size):
+        rows = data.manifest[start:min(start + batch_size, chunk.stop)]
+        ok = [j for j, r in enumerate(rows) if r["status"] == "ok"]
+        images = np.zeros((len(rows), data.size, data.size, 3), np.uint8)
+        if ok:
+            images[ok] = data.read_images(range(next_ok, next_ok + len(ok)))
+            next_ok += len(ok)
+        failures = {j: (r["error"], r["message"]) for j, r in enumerate(rows) if r["status"] != "ok"}
+        yield [(r["id"], r["path"]) for r in rows], images, failures, crops
+
+
+@functools.lru_cache(maxsize=4)
+def _shard_dataset(folder: str, mtime_ns: int, size: int) -> ShardDataset:
+    """Read a shard folder's manifest once per process, not once per chunk (a new ingest
+    into the same folder changes the manifest's time and size, so it is read again)."""
+    return ShardDataset(folder)
+
+
+class Predictor:
+    """A checkpoint loaded for inference (weights read safely by ``load_model``): batches in,
+    catalog rows out. ``tta`` (1, 4 or 8): average the probabilities (vote fractions) over
+    that many right-angle rotations and horizontal flips, each made by the native
+    preprocessing."""
+
+    def __init__(self, checkpoint: Path | str, device: str = "auto", tta: int = 1):
+        self.views = tta_views(tta)
+        self.device = resolve_device(device)
+        self.model, meta, _ = load_model(checkpoint, self.device)
+        self.task = Task(**meta["task"])
+        self.prep = Preprocessing.from_dict(meta["preprocessing"])
+        self.source_size = meta["source_size"]
+
+    @torch.no_grad()
+    def rows(self, batch: InputBatch) -> list[list]:
+        items, images, failed, batch_prep = batch
+        dev, task = self.device, self.task
+        ok = np.array([i not in failed for i in range(len(items))])
+        probs = np.zeros((len(items), task.num_outputs), np.float32)
+        if ok.any():
+            x = torch.from_numpy(np.ascontiguousarray(images[ok])).to(dev)
+            summed = None
+            for angle, flip in self.views:
+                if (angle, flip) == (0, False):
+                    view = batch_prep.apply(x)
+                else:
+                    m = len(x)
+                    view = batch_prep.apply(x, angles=torch.full((m,), float(angle), device=dev),
+                                            flips=torch.full((m,), flip, device=dev))
+                with torch.autocast("cuda", dtype=torch.bfloat16, enabled=dev.type == "cuda"):
+                    outputs = self.model(view.contiguous(memory_format=torch.channels_last))
+                p = to_probabilities(outputs, task, fractions=outputs_fractions(self.model)).float()
+                summed = p if summed is None else summed + p
+            probs[ok] = (summed / len(self.views)).cpu().numpy()
+        return [_row(task, ident, path, probs[i], f"{failed[i][0]}: {failed[i][1]}" if i in failed else "")
+                for i, (ident, path) in enumerate(items)]
+
+    def predict_chunk(self, chunk: Chunk, *, batch_size: int, threads: int) -> list[list]:
+        """Catalog rows of one chunk, in input order."""
+        return [row for batch in chunk_batches(chunk, self.source_size, self.prep, batch_size=batch_size,
+                                               threads=threads)
+                for row in self.rows(batch)]
 
 
 @dataclass
@@ -159,7 +234,6 @@ def _write_table(out: Path, columns: list[str], rows: list[list]) -> None:
     atomic_write_bytes(out, buf.getvalue().to_pybytes())
 
 
-@torch.no_grad()
 def predict_files(
     checkpoint: Path | str,
     inputs: Sequence[str | os.PathLike],
@@ -178,46 +252,32 @@ def predict_files(
 
     ``tta`` (1, 4 or 8): average the probabilities (vote fractions) over that many right-angle
     rotations and horizontal flips, each made by the native preprocessing."""
-    views = tta_views(tta)
-    dev = resolve_device(device)
-    model, meta, _ = load_model(checkpoint, dev)
-    task = Task(**meta["task"])
-    prep = Preprocessing.from_dict(meta["preprocessing"])
+    predictor = Predictor(checkpoint, device, tta)
     threads = threads or min(len(os.sched_getaffinity(0)), 8)
-    total, batches = input_batches(inputs, meta["source_size"], prep, batch_size=batch_size,
-                                   threads=threads, id_column=id_column, image_dir=image_dir)
+    total, chunks = plan_chunks(inputs, chunk_size=64 * batch_size, mode=predictor.prep.mode,
+                                id_column=id_column, image_dir=image_dir)
+    check_inputs(total)
+    rows: list[list] = []
+    bar = tqdm(total=total, desc="predict", unit="img", disable=not progress)
+    for chunk in chunks:
+        for batch in chunk_batches(chunk, predictor.source_size, predictor.prep, batch_size=batch_size,
+                                   threads=threads):
+            rows += predictor.rows(batch)
+            bar.update(len(batch[0]))
+    bar.close()
+    return write_catalog(out, predictor.task, rows)
+
+
+def check_inputs(total: int) -> None:
     if not total:
         raise ValueError("no input images (folders are searched for .jpg, .jpeg and .png files)")
 
-    rows: list[list] = []
-    errors = 0
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=dev.type == "cuda")
-    bar = tqdm(total=total, desc="predict", unit="img", disable=not progress)
-    for items, images, failed, batch_prep in batches:
-        ok = np.array([i not in failed for i in range(len(items))])
-        probs = np.zeros((len(items), task.num_outputs), np.float32)
-        if ok.any():
-            x = torch.from_numpy(np.ascontiguousarray(images[ok])).to(dev)
-            summed = None
-            for angle, flip in views:
-                if (angle, flip) == (0, False):
-                    view = batch_prep.apply(x)
-                else:
-                    m = len(x)
-                    view = batch_prep.apply(x, angles=torch.full((m,), float(angle), device=dev),
-                                            flips=torch.full((m,), flip, device=dev))
-                with autocast:
-                    outputs = model(view.contiguous(memory_format=torch.channels_last))
-                p = to_probabilities(outputs, task, fractions=outputs_fractions(model)).float()
-                summed = p if summed is None else summed + p
-            probs[ok] = (summed / len(views)).cpu().numpy()
-        for i, (ident, path) in enumerate(items):
-            error = f"{failed[i][0]}: {failed[i][1]}" if i in failed else ""
-            errors += bool(error)
-            rows.append(_row(task, ident, path, probs[i], error))
-        bar.update(len(items))
-    bar.close()
+
+def write_catalog(out: Path | str, task: Task, rows: list[list]) -> Catalog:
+    """Write catalog rows (in input order) to ``out``, CSV or Parquet, atomically."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    _write_table(out, _columns(task), rows)
-    return Catalog(out, total, errors)
+    columns = _columns(task)
+    _write_table(out, columns, rows)
+    status = columns.index("status")
+    return Catalog(out, len(rows), sum(r[status] == "error" for r in rows))

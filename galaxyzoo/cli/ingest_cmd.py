@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .engine_options import add_engine_args, check_local_engine
 from .run_options import reporting_errors
 
 EXAMPLES = """\
@@ -15,6 +16,12 @@ Writes shard-NNNNN.npy (uint8 N x 3 x S x S crops, memory-mappable) and shard-NN
 shard, then manifest.csv (and manifest.parquet): one row per input with id, path, shard, index
 in the shard, ROI box x0,y0,x1,y1 in original pixels, status (ok/error) and error reason.
 Rerunning with the same --out resumes: finished shards are skipped.
+
+On a Dask cluster (pip install "galaxyzoo[dask]"; same output, byte for byte):
+  galaxyzoo ingest images/ --out shards/ --engine dask --workers 8       (a local cluster)
+  galaxyzoo ingest images/ --out shards/ --engine dask --scheduler tcp://head:8786
+Workers read the image files by the paths given here (a shared filesystem); this process
+writes the shards and the manifest.
 """
 
 
@@ -32,13 +39,15 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="ROI mode for ops.find_roi; none keeps the whole image")
     parser.add_argument("--threshold", default="auto", help="ROI grey threshold or auto")
     parser.add_argument("--pad", type=float, default=0.1, help="ROI padding fraction")
-    parser.add_argument("--workers", type=int, help="worker processes (default: every core; 0: none)")
+    parser.add_argument("--workers", type=int, help="worker processes (default: every core; 0: none); "
+                                                    "with --engine dask, a local cluster of N processes")
     parser.add_argument("--shard-size", type=int, default=4096, help="inputs per shard")
     parser.add_argument("--catalog", type=Path, help="CSV listing the inputs (one per row)")
     parser.add_argument("--id-column", default="GalaxyID", help="catalog id column")
     parser.add_argument("--path-column", help="catalog column with image paths relative to SRC "
                                               "(default: SRC/<id>.jpg|.jpeg|.png)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_engine_args(parser)
     parser.set_defaults(func=run)
 
 
@@ -55,6 +64,13 @@ def run(args: argparse.Namespace) -> int:
         inputs = catalog_images(args.catalog, args.src, args.id_column, args.path_column)
     else:
         inputs = walk_images(args.src)
-    summary = ingest(inputs, args.out, opts, workers=args.workers, progress=not args.quiet)
+    if args.engine == "dask":
+        from ..dask_engine import dask_client, dask_ingest
+
+        with dask_client(args.scheduler, args.workers) as client:
+            summary = dask_ingest(inputs, args.out, client, opts, progress=not args.quiet)
+    else:
+        check_local_engine(args)
+        summary = ingest(inputs, args.out, opts, workers=args.workers, progress=not args.quiet)
     print(summary)
     return 1 if summary.inputs and summary.ok == 0 and summary.errors else 0

@@ -5,6 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from .engine_options import add_engine_args, check_local_engine
 from .run_options import reporting_errors
 
 EXAMPLES = """\
@@ -18,6 +19,13 @@ One row per input. Classification: id (file stem or catalog id), path, status (o
 error (reason for inputs that could not be read), the predicted class and per-class
 probabilities. Vote fractions: the Kaggle submission columns GalaxyID, Class1.1 ... Class11.6,
 then path, status and error.
+
+On a Dask cluster (pip install "galaxyzoo[dask]"; the same catalog):
+  galaxyzoo predict runs/my-run shards/ --out catalog.csv --engine dask --workers 4
+  galaxyzoo predict runs/my-run shards/ --out catalog.csv --engine dask --scheduler tcp://head:8786 --device cuda
+Each worker loads the checkpoint once and reads its inputs by the paths given here (a shared
+filesystem); this process writes the catalog, in input order. --device applies on the workers:
+cuda gives each worker its visible GPU (one worker per GPU, e.g. with dask-cuda).
 """
 
 
@@ -35,22 +43,36 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--image-dir", type=Path,
                         help="folder of a catalog's images, <id>.jpg|.jpeg|.png (default: the CSV's folder)")
     parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--threads", type=int, help="decoding threads (default: cores, at most 8)")
+    parser.add_argument("--threads", type=int, help="decoding threads (default: cores, at most 8; with "
+                                                    "--engine dask, per task: the worker machine's cores "
+                                                    "shared among its worker threads)")
     parser.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda[:N]")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--tta", type=int, choices=(1, 4, 8), default=1, metavar="N",
                         help="average predictions over N right-angle rotations/flips: 1 (none, "
                              "default), 4 rotations, or 8 with their mirror images")
+    parser.add_argument("--workers", type=int, metavar="N",
+                        help="with --engine dask: a local cluster of N processes (default: every core)")
+    add_engine_args(parser)
     parser.set_defaults(func=run)
 
 
 @reporting_errors
 def run(args: argparse.Namespace) -> int:
-    from ..predict import predict_files
+    options = dict(batch_size=args.batch_size, device=args.device, threads=args.threads,
+                   progress=not args.quiet, id_column=args.id_column, image_dir=args.image_dir, tta=args.tta)
+    if args.engine == "dask":
+        from ..dask_engine import dask_client, dask_predict
 
-    catalog = predict_files(args.checkpoint, args.inputs, args.out, batch_size=args.batch_size,
-                            device=args.device, threads=args.threads, progress=not args.quiet,
-                            id_column=args.id_column, image_dir=args.image_dir, tta=args.tta)
+        with dask_client(args.scheduler, args.workers) as client:
+            catalog = dask_predict(args.checkpoint, args.inputs, args.out, client, **options)
+    else:
+        from ..predict import predict_files
+
+        if args.workers is not None:
+            raise ValueError("--workers is for --engine dask (locally, --threads sets decoding threads)")
+        check_local_engine(args)
+        catalog = predict_files(args.checkpoint, args.inputs, args.out, **options)
     print(f"{catalog.rows} rows written to {catalog.path}")
     if catalog.errors:
         print(f"{catalog.errors} input(s) could not be read; see the status/error columns",
