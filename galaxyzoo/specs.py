@@ -136,7 +136,8 @@ class RecipeSpec:
     """A named, reproducible training setup (dataset + preprocessing + model + optimisation).
 
     ``preprocess`` keys are passed to :func:`galaxyzoo.ops.preprocess` (e.g. ``mode``, ``pad``,
-    ``grayscale``); ``augment`` keys: ``rotate`` (bool), ``flip`` (bool).
+    ``grayscale``); ``augment`` keys are those of
+    :class:`galaxyzoo.data.pipeline.Augment` (``rotate``, ``flip``, ``zoom``, ``shift``, ...).
     ``reported`` records the result the source document reports, for comparison.
     """
 

@@ -106,7 +106,7 @@ def test_options_are_checked():
     with pytest.raises(ValueError, match="unknown preprocessing"):
         Preprocessing.from_dict({"size": 32, "rotate": True})
     with pytest.raises(ValueError, match="unknown augmentation"):
-        Augment.from_dict({"shear": True})
+        Augment.from_dict({"blur": True})
     prep = Preprocessing.from_dict({"size": 32, "mean": [0.5, 0.5, 0.5], "std": 0.25})
     assert Preprocessing.from_dict(prep.to_dict()) == prep
 

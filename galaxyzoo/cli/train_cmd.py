@@ -51,8 +51,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     how.add_argument("--metrics", type=lambda s: tuple(s.split(",")), metavar="A,B,...",
                      help="metric names (default: the recipe's, or the task's standard set)")
     how.add_argument("--augment", type=parse_augment, metavar="WHICH",
-                     help="random transforms per epoch, comma-separated: rotate, flip, zoom=Z "
-                          "(factor log-uniform in [1/Z, Z]), contrast=C (factor in [1-C, 1+C]); or none")
+                     help="random transforms per epoch, comma-separated: rotate (any angle) or "
+                          "rotate=D (within ±D degrees), flip, zoom=Z (factor log-uniform in "
+                          "[1/Z, Z]), shift=S (crop moved by up to S of its side in x and y), "
+                          "shear=D (horizontal shear within ±D degrees), contrast=C (factor in "
+                          "[1-C, 1+C]); or none")
     how.add_argument("--roi", choices=("central", "seed", "none"),
                      help="how to find the galaxy to crop (none: the whole image)")
     how.add_argument("--model-opt", type=key_value, action="append", default=[], metavar="KEY=VALUE")
@@ -68,7 +71,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def parse_augment(text: str) -> dict:
-    """``rotate,flip,zoom=1.2,contrast=0.2`` (or ``none``) → augment options."""
+    """``rotate,flip,zoom=1.2,contrast=0.2,shift=0.2,shear=10`` (or ``rotate=40``, or
+    ``none``) → augment options."""
     from ..data.pipeline import Augment
 
     values: dict = {"rotate": False, "flip": False}
@@ -79,14 +83,15 @@ def parse_augment(text: str) -> dict:
         key, eq, value = item.partition("=")
         if key in ("rotate", "flip") and not eq:
             values[key] = True
-        elif key in ("zoom", "contrast") and eq:
+        elif key in ("rotate", "zoom", "contrast", "shift", "shear") and eq:
             try:
                 values[key] = float(value)
             except ValueError:
                 raise argparse.ArgumentTypeError(f"{key} needs a number, got {value!r}") from None
         else:
             raise argparse.ArgumentTypeError(
-                f"bad augmentation {item!r}; use rotate, flip, zoom=Z, contrast=C or none")
+                f"bad augmentation {item!r}; use rotate, rotate=D, flip, zoom=Z, shift=S, "
+                f"shear=D, contrast=C or none")
     try:
         Augment.from_dict(values)
     except ValueError as e:

@@ -9,7 +9,8 @@ and preprocesses it on the current stream (no CUDA in forked workers).
 
 ROI boxes depend only on the image, so each is found once and kept in a shared-memory cache;
 later epochs only re-sample the crop with new angles and flips. Random zoom scales the cached
-box about its centre before sampling; random contrast acts on the float output.
+box about its centre and random shifts move it before sampling; random shear and contrast act
+on the float output.
 """
 from __future__ import annotations
 
@@ -89,52 +90,95 @@ def central_boxes(images, fraction: float) -> torch.Tensor:
 
 @dataclass(frozen=True)
 class Augment:
-    """Per-sample random transforms, re-drawn every epoch: rotation by 0–360°, mirror flip,
-    zoom by a factor drawn log-uniformly in [1/zoom, zoom] (the ROI box's sides divided by it
-    about its centre, so > 1 magnifies), and contrast scaled by a factor drawn uniformly in
-    [1 − contrast, 1 + contrast] about each image's per-channel mean. ``zoom=1`` and
-    ``contrast=0`` turn those off."""
+    """Per-sample random transforms, re-drawn every epoch.
 
-    rotate: bool = False
+    ``rotate``: True turns by 0–360°, a number D in (0, 180) by an angle uniform in [−D, D]
+    (180 is True, 0 is off). ``flip``: horizontal mirror with probability 1/2. ``zoom``: the
+    ROI box's sides divided by a factor log-uniform in [1/zoom, zoom] about its centre (> 1
+    magnifies). ``shift``: the (zoomed) box's centre moved by fractions of its side uniform in
+    [−shift, shift], independently in x and y, so the content moves by up to ``shift`` · size
+    output pixels the other way; a box is kept inside the image, which limits the shift where
+    the image has no margin around it. ``shear``: a horizontal shear by an angle uniform in
+    [−shear, shear] degrees about the output's centre (rows below it move right for positive
+    angles), edge pixels replicated. ``contrast``: scaled by a factor uniform in
+    [1 − contrast, 1 + contrast] about each image's per-channel mean. ``zoom=1`` and zero
+    ``shift``, ``shear`` and ``contrast`` turn those off."""
+
+    rotate: bool | float = False
     flip: bool = False
     zoom: float = 1.0
     contrast: float = 0.0
+    shift: float = 0.0
+    shear: float = 0.0
 
     def __post_init__(self) -> None:
-        zoom, contrast = self.zoom, self.contrast
-        if isinstance(zoom, bool) or not isinstance(zoom, (int, float)) or not 1.0 <= zoom <= 4.0:
-            raise ValueError(f"augmentation zoom must be a number in [1, 4] (1: off), got {zoom!r}")
-        if (isinstance(contrast, bool) or not isinstance(contrast, (int, float))
-                or not 0.0 <= contrast < 1.0):
-            raise ValueError(f"augmentation contrast must be a number in [0, 1) (0: off), got {contrast!r}")
-        object.__setattr__(self, "zoom", float(zoom))
-        object.__setattr__(self, "contrast", float(contrast))
+        def number(name: str, lo: float, hi: float, hi_open: bool, off: str) -> float:
+            value = getattr(self, name)
+            ok = not isinstance(value, bool) and isinstance(value, (int, float))
+            if not ok or not (lo <= value < hi if hi_open else lo <= value <= hi):
+                span = f"[{lo:g}, {hi:g}{')' if hi_open else ']'}"
+                raise ValueError(f"augmentation {name} must be a number in {span} ({off}), got {value!r}")
+            object.__setattr__(self, name, float(value))
+            return float(value)
+
+        if not isinstance(self.rotate, bool):
+            degrees = number("rotate", 0.0, 180.0, False, "degrees; 0: off, 180: any angle")
+            object.__setattr__(self, "rotate", True if degrees == 180.0 else degrees or False)
+        number("zoom", 1.0, 4.0, False, "1: off")
+        number("contrast", 0.0, 1.0, True, "0: off")
+        number("shift", 0.0, 1.0, True, "fraction of the box side; 0: off")
+        number("shear", 0.0, 60.0, True, "degrees; 0: off")
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> "Augment":
-        known = {"rotate", "flip", "zoom", "contrast"}
+        known = set(cls.__dataclass_fields__)
         unknown = set(values) - known
         if unknown:
             raise ValueError(f"unknown augmentation options {sorted(unknown)}; known: {sorted(known)}")
         values = dict(values)
-        for key in ("rotate", "flip"):
-            if key in values:
-                values[key] = bool(values[key])
+        if "flip" in values:
+            values["flip"] = bool(values["flip"])
         return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def draw(self, rng: np.random.Generator, n: int) -> dict[str, np.ndarray | None]:
+        """This epoch's values for ``n`` samples, as :class:`BatchPlan` fields (None: off)."""
+        if self.rotate is True:
+            angles = rng.uniform(0.0, 360.0, n).astype(np.float32)
+        elif self.rotate:
+            angles = rng.uniform(-self.rotate, self.rotate, n).astype(np.float32)
+        else:
+            angles = None
+        flips = rng.random(n) < 0.5 if self.flip else None
+        # Each drawn after (and only when on) those before, so streams match runs without it.
+        zooms = contrasts = shifts = shears = None
+        if self.zoom > 1.0:
+            log_z = np.log(self.zoom)
+            zooms = np.exp(rng.uniform(-log_z, log_z, n))
+        if self.contrast > 0.0:
+            contrasts = rng.uniform(1.0 - self.contrast, 1.0 + self.contrast, n).astype(np.float32)
+        if self.shift > 0.0:
+            shifts = rng.uniform(-self.shift, self.shift, (n, 2))
+        if self.shear > 0.0:
+            shears = rng.uniform(-self.shear, self.shear, n).astype(np.float32)
+        return dict(angles=angles, flips=flips, zooms=zooms, contrasts=contrasts, shifts=shifts,
+                    shears=shears)
+
 
 class BatchPlan(NamedTuple):
     """What a worker loads: dataset indices and their angles (degrees), flips, zoom and
-    contrast factors, each None when that augmentation is off."""
+    contrast factors, box shifts (N×2 fractions of the side, x then y) and shear angles
+    (degrees), each None when that augmentation is off."""
 
     indices: np.ndarray
     angles: np.ndarray | None
     flips: np.ndarray | None
     zooms: np.ndarray | None = None
     contrasts: np.ndarray | None = None
+    shifts: np.ndarray | None = None
+    shears: np.ndarray | None = None
 
 
 class EpochBatches(Sampler):
@@ -161,24 +205,14 @@ class EpochBatches(Sampler):
     def __iter__(self) -> Iterator[BatchPlan]:
         rng = np.random.default_rng((self.seed, self.epoch))
         order = rng.permutation(self.n) if self.shuffle else np.arange(self.n)
-        angles = rng.uniform(0.0, 360.0, self.n).astype(np.float32) if self.augment.rotate else None
-        flips = rng.random(self.n) < 0.5 if self.augment.flip else None
-        # Drawn after (and only when on) so the streams above match runs without them.
-        zooms = contrasts = None
-        if self.augment.zoom > 1.0:
-            log_z = np.log(self.augment.zoom)
-            zooms = np.exp(rng.uniform(-log_z, log_z, self.n))
-        if self.augment.contrast > 0.0:
-            c = self.augment.contrast
-            contrasts = rng.uniform(1.0 - c, 1.0 + c, self.n).astype(np.float32)
+        draws = self.augment.draw(rng, self.n)
         pick = lambda values, sel: None if values is None else values[order[sel]]
         for b in range(len(self)):
             sel = slice(b * self.batch_size, (b + 1) * self.batch_size)
             if self.world_size > 1:  # this rank's contiguous slice of the global batch
                 bounds = np.linspace(sel.start, min(sel.stop, self.n), self.world_size + 1).astype(int)
                 sel = slice(bounds[self.rank], bounds[self.rank + 1])
-            yield BatchPlan(order[sel], pick(angles, sel), pick(flips, sel), pick(zooms, sel),
-                            pick(contrasts, sel))
+            yield BatchPlan(order[sel], **{k: pick(v, sel) for k, v in draws.items()})
 
 
 class BoxCache:
@@ -212,6 +246,34 @@ def zoom_boxes(boxes: torch.Tensor, factors, height: int, width: int) -> torch.T
     return out.to(boxes.device)
 
 
+def shift_boxes(boxes: torch.Tensor, shifts, height: int, width: int) -> torch.Tensor:
+    """int32 N×4 boxes moved by ``shifts`` (N×2: x, y as fractions of each box's width and
+    height, rounded to whole pixels), clamped to lie inside the image."""
+    b = boxes.detach().to("cpu", torch.int64)
+    s = torch.as_tensor(np.asarray(shifts, dtype=np.float64)).reshape(-1, 2)
+    bw, bh = b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]
+    x0 = (b[:, 0] + torch.round(s[:, 0] * bw).long()).clamp(torch.zeros_like(bw), width - bw)
+    y0 = (b[:, 1] + torch.round(s[:, 1] * bh).long()).clamp(torch.zeros_like(bh), height - bh)
+    out = torch.stack([x0, y0, x0 + bw, y0 + bh], dim=1).to(torch.int32)
+    return out.to(boxes.device)
+
+
+def shear_images(x: torch.Tensor, degrees) -> torch.Tensor:
+    """N×C×H×W float batch sheared horizontally by ``degrees`` per image about its centre: the
+    output at (x, y) (pixel centres, y down, origin at the centre) is the input bilinearly
+    sampled at (x − tan(θ)·y, y), edge pixels replicated. Stays on ``x``'s device."""
+    n, _, h, w = x.shape
+    t = torch.tan(torch.deg2rad(torch.as_tensor(np.asarray(degrees, dtype=np.float32)))).to(x.device)
+    theta = torch.zeros((n, 2, 3), dtype=x.dtype, device=x.device)
+    theta[:, 0, 0] = 1.0
+    theta[:, 1, 1] = 1.0
+    # Normalised coordinates run over H and W; this term shifts by tan(θ)·y in pixels.
+    theta[:, 0, 1] = -t.to(x.dtype) * (h / w)
+    grid = torch.nn.functional.affine_grid(theta, (n, x.shape[1], h, w), align_corners=False)
+    return torch.nn.functional.grid_sample(x, grid, mode="bilinear", padding_mode="border",
+                                           align_corners=False)
+
+
 def adjust_contrast(x: torch.Tensor, factors, prep: Preprocessing) -> torch.Tensor:
     """``(x − mean) · f + mean`` per image and channel of an N×C×S×S float batch, then clipped
     to the range of pixel values 0..1. Normalisation by ``prep.mean``/``prep.std`` is affine
@@ -233,6 +295,8 @@ def adjust_contrast(x: torch.Tensor, factors, prep: Preprocessing) -> torch.Tens
 def _preprocess(images, plan: BatchPlan, prep: Preprocessing, cache: BoxCache | None,
                 num_threads: int | None) -> torch.Tensor:
     out = _resample_planned(images, plan, prep, cache, num_threads)
+    if plan.shears is not None:
+        out = shear_images(out, plan.shears)
     if plan.contrasts is not None:
         out = adjust_contrast(out, plan.contrasts, prep)
     return out
@@ -243,10 +307,10 @@ def _resample_planned(images, plan: BatchPlan, prep: Preprocessing, cache: BoxCa
     device = images.device if isinstance(images, torch.Tensor) else torch.device("cpu")
     angles = None if plan.angles is None else torch.from_numpy(plan.angles).to(device)
     flips = None if plan.flips is None else torch.from_numpy(plan.flips).to(device)
-    zoom = plan.zooms is not None
+    moved = plan.zooms is not None or plan.shifts is not None  # the box changes
     n, h, w = images.shape[:3]
     if cache is None:  # mode=None: the whole image (or its central crop), nothing to find
-        if not zoom:
+        if not moved:
             return prep.apply(images, angles=angles, flips=flips, num_threads=num_threads)
         if prep.crop is not None:
             boxes = central_boxes(images, prep.crop)
@@ -254,7 +318,7 @@ def _resample_planned(images, plan: BatchPlan, prep: Preprocessing, cache: BoxCa
             boxes = torch.tensor([0, 0, w, h], dtype=torch.int32).expand(n, 4).contiguous()
     else:
         boxes = cache.get(plan.indices)
-        if boxes is None and zoom:
+        if boxes is None and moved:
             boxes = ops.find_roi(images, prep.mode, prep.threshold, prep.pad,
                                  num_threads=num_threads)
             cache.put(plan.indices, boxes)
@@ -263,8 +327,10 @@ def _resample_planned(images, plan: BatchPlan, prep: Preprocessing, cache: BoxCa
                                     return_boxes=True)
             cache.put(plan.indices, boxes)
             return out
-    if zoom:
+    if plan.zooms is not None:
         boxes = zoom_boxes(boxes, plan.zooms, h, w)
+    if plan.shifts is not None:
+        boxes = shift_boxes(boxes, plan.shifts, h, w)
     return prep.apply(images, boxes=boxes.to(device), angles=angles, flips=flips,
                       num_threads=num_threads)
 

@@ -5,6 +5,8 @@ from galaxyzoo import RecipeSpec, hookimpl
 
 _CLASS_METRICS = ("accuracy", "balanced_accuracy", "roc_auc_ovr", "confusion_matrix")
 _VOTE_METRICS = ("rmse", "rmse_per_question")
+# Seed 003's Keras ImageDataGenerator values (see the seed003_cnn recipe).
+_SEED003_AUGMENT = {"rotate": 40.0, "flip": True, "shift": 0.2, "shear": 0.2, "zoom": 1.2}
 
 
 @hookimpl
@@ -123,8 +125,9 @@ def galaxyzoo_recipes():
         ),
         RecipeSpec(
             # The seed trained on 12,000 images (8000/2000/2000): --limit-train 8000 --limit-val 2000.
-            # Its augmentation (rotation 40°, shifts 0.2, shear, zoom 0.2, flips) is approximated
-            # by free rotation and flips.
+            # Its Keras ImageDataGenerator augmentation: rotation_range=40, width/height_shift_range
+            # =0.2, shear_range=0.2 (degrees in Keras, so barely any), zoom_range=0.2 (here an
+            # isotropic factor log-uniform in [1/1.2, 1.2]), horizontal_flip.
             name="seed003_cnn",
             summary="Seed 003 (second approach): four-conv CNN on central 250/424 crops resized to 70, Adamax, MSE",
             dataset="gz2_kaggle",
@@ -134,7 +137,7 @@ def galaxyzoo_recipes():
             batch_size=100,
             model_options={"variant": "second"},
             preprocess={"mode": None, "crop": 250 / 424},
-            augment={"rotate": True, "flip": True},
+            augment=dict(_SEED003_AUGMENT),
             optimizer="adamax",
             lr=2e-3,  # Keras' Adamax default; the document gives none
             schedule="constant",
@@ -146,6 +149,7 @@ def galaxyzoo_recipes():
             # Seed 003 started from ImageNet weights; none can be downloaded here. Pass
             # --model-opt weights=resnet50.safetensors (torchvision names) to do the same;
             # otherwise the ResNet trains from scratch (and warns).
+            # Augmentation as seed003_cnn's.
             name="seed003_resnet",
             summary="Seed 003 (fourth approach): ResNet-50 + dense 512 head on 250/424 crops resized to 70, Adamax",
             dataset="gz2_kaggle",
@@ -155,7 +159,7 @@ def galaxyzoo_recipes():
             batch_size=100,
             model_options={"depth": 50},
             preprocess={"mode": None, "crop": 250 / 424},
-            augment={"rotate": True, "flip": True},
+            augment=dict(_SEED003_AUGMENT),
             optimizer="adamax",
             lr=2e-3,
             schedule="constant",
