@@ -13,7 +13,6 @@ import csv
 import io
 import json
 import math
-import os
 import random
 import time
 from dataclasses import asdict, dataclass, field, fields
@@ -25,7 +24,7 @@ import torch
 import torch.distributed as dist
 from tqdm.auto import tqdm
 
-from . import __version__, checkpoint, registry
+from . import __version__, checkpoint, distributed, registry
 from .data.pipeline import Augment, BatchLoader, Preprocessing, Subset, random_subset
 from .evaluate import compute_metrics, metric_names, run_inference, scalar_metrics, task_loss
 from .heads import outputs_fractions
@@ -137,43 +136,6 @@ def make_scheduler(config: TrainConfig, optimizer, steps_per_epoch: int):
         return 0.5 * (1.0 + math.cos(math.pi * min(1.0, (step - warmup) / max(1, total - warmup))))
 
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
-
-
-# --- distributed (torchrun) ------------------------------------------------------------------
-
-@dataclass
-class _Dist:
-    """This process's place in a ``torchrun`` job (rank 0 of 1 without one)."""
-
-    rank: int = 0
-    world_size: int = 1
-    started: bool = False  # whether this call initialised the process group
-
-    @property
-    def active(self) -> bool:
-        return self.world_size > 1
-
-    @property
-    def main(self) -> bool:
-        return self.rank == 0
-
-
-def _init_distributed(dev: torch.device) -> tuple[_Dist, torch.device]:
-    """Joins the process group when launched by ``torchrun`` with WORLD_SIZE > 1: gloo on the
-    CPU, nccl on CUDA (one GPU per process, chosen by LOCAL_RANK)."""
-    world_size = int(os.environ.get("WORLD_SIZE", "1"))
-    if world_size <= 1:
-        return _Dist(), dev
-    if dev.type == "cuda":
-        dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
-        torch.cuda.set_device(dev)
-    started = not dist.is_initialized()
-    if started:
-        if dev.type == "cuda":
-            dist.init_process_group(backend="nccl", device_id=dev)
-        else:
-            dist.init_process_group(backend="gloo")
-    return _Dist(dist.get_rank(), dist.get_world_size(), started), dev
 
 
 # --- RNG state ------------------------------------------------------------------------------
@@ -364,18 +326,19 @@ def train(
     rank 0 alone validates and writes the run's outputs.
     """
     run_dir = Path(run_dir)
-    dev = resolve_device(device)
-    ddp, dev = _init_distributed(dev)
+    ddp, dev = distributed.join(resolve_device(device))
+    completed = False
     try:
-        return _train(config, run_dir, resume, workers, dev, progress and ddp.main,
-                      stop_after_epoch, time_budget_s, ddp)
-    finally:
-        if ddp.started:
-            dist.destroy_process_group()
+        result = _train(config, run_dir, resume, workers, dev, progress and ddp.is_main,
+                        stop_after_epoch, time_budget_s, ddp)
+        completed = True
+        return result
+    finally:  # ranks meet, then the process group goes, before anything else shuts down
+        distributed.leave(ddp, completed=completed)
 
 
 def _train(config, run_dir: Path, resume: bool, workers, dev: torch.device, progress: bool,
-           stop_after_epoch, time_budget_s, ddp: _Dist) -> TrainResult:
+           stop_after_epoch, time_budget_s, ddp: distributed.DistContext) -> TrainResult:
     config = _load_config(config, run_dir, resume)
     seed_everything(config.seed)
     if dev.type == "cuda":
@@ -398,97 +361,99 @@ def _train(config, run_dir: Path, resume: bool, workers, dev: torch.device, prog
                                workers=workers, device=dev, drop_last=len(train_set) > config.batch_size,
                                rank=ddp.rank, world_size=ddp.world_size)
     val_loader = BatchLoader(val_set, prep, config.batch_size, workers=workers, device=dev)
-    optimizer = make_optimizer(config, model.parameters())
-    scheduler = make_scheduler(config, optimizer, len(train_loader))
-    loss_weights = class_weights(config, train_set, dev)
-    meta_base = {
-        "model": config.model, "model_options": config.model_options,
-        "num_outputs": task.num_outputs, "in_chans": prep.channels, "input_size": config.input_size,
-        "task": {"kind": task.kind, "outputs": list(task.outputs)},
-        "preprocessing": prep.to_dict(), "dataset": config.dataset,
-        "dataset_options": config.dataset_options, "dataset_root": config.dataset_root,
-        # Prediction decodes files to this square size so crops match training.
-        "source_size": int(np.asarray(train_set.read_images([0])).shape[1]),
-        "recipe": config.recipe, "galaxyzoo_version": __version__,
-    }
-
-    if ddp.active:  # every rank has checked the run directory before rank 0 writes to it
-        dist.barrier()
-    if not resume and ddp.main:  # written once everything above has been checked
-        run_dir.mkdir(parents=True, exist_ok=True)
-        checkpoint.atomic_write_json(run_dir / "config.json", asdict(config))
-    progress_state, start = _Progress(), 0
-    latest = checkpoint.find_latest(run_dir) if resume else None
-    if latest is not None:
-        _, saved_weights, state = checkpoint.read_checkpoint(latest, with_state=True)
-        model.load_state_dict(saved_weights)
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        set_rng_state(state["rng"])
-        progress_state = _Progress(**state["progress"])
-        start = state["epoch"]
-    net = model  # the model itself: validated and saved (a DDP wrapper only trains)
-    if ddp.active:
-        model = torch.nn.parallel.DistributedDataParallel(
-            net, device_ids=[dev.index] if dev.type == "cuda" else None)
-        model.outputs_fractions = outputs_fractions(net)
-
-    stopped_early, training_seconds = False, 0.0
-    budget = math.inf if time_budget_s is None else time_budget_s
-    for epoch in range(start, config.epochs):
-        if training_seconds >= budget:
-            break
-        if config.patience is not None and progress_state.bad_epochs >= config.patience:
-            stopped_early = True
-            break
-        if stop_after_epoch is not None and epoch >= stop_after_epoch:
-            break
-        started = time.perf_counter()
-        train_loader.set_epoch(epoch)
-        train_loss, train_images = _train_epoch(
-            model, train_loader, optimizer, scheduler, task, loss_weights,
-            f"epoch {epoch + 1}/{config.epochs}", progress, started + budget - training_seconds,
-            ddp.active)
-        train_seconds = time.perf_counter() - started
-        training_seconds += train_seconds
-        if ddp.main:
-            preds = run_inference(net, val_loader, task, progress=progress, desc="validate")
-            val_loss, values = preds.loss, compute_metrics(metrics, preds, task)
-        if ddp.active:  # every rank keeps the same history, best value and stopping decision
-            shared = [val_loss, values] if ddp.main else [None, None]
-            dist.broadcast_object_list(shared, src=0)
-            val_loss, values = shared
-        record = {
-            "epoch": epoch + 1, "train_loss": train_loss, "val_loss": val_loss,
-            **{f"val_{k}": v for k, v in values.items()},
-            "lr": optimizer.param_groups[0]["lr"], "seconds": round(time.perf_counter() - started, 3),
-            "train_seconds": round(train_seconds, 3), "train_images": train_images,
+    try:
+        optimizer = make_optimizer(config, model.parameters())
+        scheduler = make_scheduler(config, optimizer, len(train_loader))
+        loss_weights = class_weights(config, train_set, dev)
+        meta_base = {
+            "model": config.model, "model_options": config.model_options,
+            "num_outputs": task.num_outputs, "in_chans": prep.channels, "input_size": config.input_size,
+            "task": {"kind": task.kind, "outputs": list(task.outputs)},
+            "preprocessing": prep.to_dict(), "dataset": config.dataset,
+            "dataset_options": config.dataset_options, "dataset_root": config.dataset_root,
+            # Prediction decodes files to this square size so crops match training.
+            "source_size": int(np.asarray(train_set.read_images([0])).shape[1]),
+            "recipe": config.recipe, "galaxyzoo_version": __version__,
         }
-        progress_state.history.append(record)
-        improved = progress_state.update(values[monitor], epoch + 1, higher_better)
-        if not ddp.main:
-            continue
 
-        state = {"epoch": epoch + 1, "optimizer": optimizer.state_dict(),
-                 "scheduler": scheduler.state_dict(), "rng": rng_state(),
-                 "progress": asdict(progress_state)}
-        meta = {**meta_base, "epoch": epoch + 1, "metrics": {"val_loss": val_loss, **values}}
-        saved = checkpoint.write_checkpoint(checkpoint.epoch_dir(run_dir, epoch + 1),
-                                            net.state_dict(), meta, state)
-        checkpoint.atomic_symlink(run_dir / "last", saved)
-        if improved:
-            checkpoint.atomic_symlink(run_dir / "best", saved)
-        checkpoint.prune(run_dir, {saved, (run_dir / "best").resolve()})
-        _write_outputs(run_dir, progress_state, monitor, values, task, improved)
-        shown = "  ".join(f"{k} {v:.4f}" for k, v in scalar_metrics(values).items())
-        tqdm.write(f"epoch {epoch + 1}/{config.epochs}  train_loss {train_loss:.4f}  "
-                   f"val_loss {val_loss:.4f}  {shown}  ({record['seconds']:.1f}s)"
-                   + ("  *" if improved else ""))
+        if ddp.active:  # every rank has checked the run directory before rank 0 writes to it
+            dist.barrier()
+        if not resume and ddp.is_main:  # written once everything above has been checked
+            run_dir.mkdir(parents=True, exist_ok=True)
+            checkpoint.atomic_write_json(run_dir / "config.json", asdict(config))
+        progress_state, start = _Progress(), 0
+        latest = checkpoint.find_latest(run_dir) if resume else None
+        if latest is not None:
+            _, saved_weights, state = checkpoint.read_checkpoint(latest, with_state=True)
+            model.load_state_dict(saved_weights)
+            optimizer.load_state_dict(state["optimizer"])
+            scheduler.load_state_dict(state["scheduler"])
+            set_rng_state(state["rng"])
+            progress_state = _Progress(**state["progress"])
+            start = state["epoch"]
+        net = model  # the model itself: validated and saved (a DDP wrapper only trains)
+        if ddp.active:
+            model = torch.nn.parallel.DistributedDataParallel(
+                net, device_ids=[dev.index] if dev.type == "cuda" else None)
+            model.outputs_fractions = outputs_fractions(net)
 
-    if ddp.active:  # the last checkpoint is complete before any rank returns
-        dist.barrier()
-    return TrainResult(run_dir, (run_dir / "best").resolve(), (run_dir / "last").resolve(),
-                       progress_state.history, monitor, progress_state.best_value, stopped_early)
+        stopped_early, training_seconds = False, 0.0
+        budget = math.inf if time_budget_s is None else time_budget_s
+        for epoch in range(start, config.epochs):
+            if training_seconds >= budget:
+                break
+            if config.patience is not None and progress_state.bad_epochs >= config.patience:
+                stopped_early = True
+                break
+            if stop_after_epoch is not None and epoch >= stop_after_epoch:
+                break
+            started = time.perf_counter()
+            train_loader.set_epoch(epoch)
+            train_loss, train_images = _train_epoch(
+                model, train_loader, optimizer, scheduler, task, loss_weights,
+                f"epoch {epoch + 1}/{config.epochs}", progress, started + budget - training_seconds,
+                ddp.active)
+            train_seconds = time.perf_counter() - started
+            training_seconds += train_seconds
+            if ddp.is_main:
+                preds = run_inference(net, val_loader, task, progress=progress, desc="validate")
+                val_loss, values = preds.loss, compute_metrics(metrics, preds, task)
+            if ddp.active:  # every rank keeps the same history, best value and stopping decision
+                shared = [val_loss, values] if ddp.is_main else [None, None]
+                dist.broadcast_object_list(shared, src=0)
+                val_loss, values = shared
+            record = {
+                "epoch": epoch + 1, "train_loss": train_loss, "val_loss": val_loss,
+                **{f"val_{k}": v for k, v in values.items()},
+                "lr": optimizer.param_groups[0]["lr"], "seconds": round(time.perf_counter() - started, 3),
+                "train_seconds": round(train_seconds, 3), "train_images": train_images,
+            }
+            progress_state.history.append(record)
+            improved = progress_state.update(values[monitor], epoch + 1, higher_better)
+            if not ddp.is_main:
+                continue
+
+            state = {"epoch": epoch + 1, "optimizer": optimizer.state_dict(),
+                     "scheduler": scheduler.state_dict(), "rng": rng_state(),
+                     "progress": asdict(progress_state)}
+            meta = {**meta_base, "epoch": epoch + 1, "metrics": {"val_loss": val_loss, **values}}
+            saved = checkpoint.write_checkpoint(checkpoint.epoch_dir(run_dir, epoch + 1),
+                                                net.state_dict(), meta, state)
+            checkpoint.atomic_symlink(run_dir / "last", saved)
+            if improved:
+                checkpoint.atomic_symlink(run_dir / "best", saved)
+            checkpoint.prune(run_dir, {saved, (run_dir / "best").resolve()})
+            _write_outputs(run_dir, progress_state, monitor, values, task, improved)
+            shown = "  ".join(f"{k} {v:.4f}" for k, v in scalar_metrics(values).items())
+            tqdm.write(f"epoch {epoch + 1}/{config.epochs}  train_loss {train_loss:.4f}  "
+                       f"val_loss {val_loss:.4f}  {shown}  ({record['seconds']:.1f}s)"
+                       + ("  *" if improved else ""))
+
+        return TrainResult(run_dir, (run_dir / "best").resolve(), (run_dir / "last").resolve(),
+                           progress_state.history, monitor, progress_state.best_value, stopped_early)
+    finally:  # worker processes end here, before the process group does
+        train_loader.close()
+        val_loader.close()
 
 
 def _write_outputs(run_dir: Path, progress: _Progress, monitor: str, values: Mapping[str, Any],

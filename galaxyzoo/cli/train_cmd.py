@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import time
 from pathlib import Path
 
@@ -16,6 +15,9 @@ examples:
   galaxyzoo train --model two_conv --dataset synthetic --size 64 --epochs 5
   galaxyzoo train --model resnet_small --dataset synthetic --dataset-opt num_samples=500
   galaxyzoo train --resume runs/quick           continue an interrupted run exactly
+  torchrun --nproc_per_node=2 -m galaxyzoo.cli train --recipe default --out runs/ddp
+      the same training on 2 DistributedDataParallel processes that share every batch
+      (gloo on the CPU; on CUDA, nccl and one GPU per process, by LOCAL_RANK); --out is required
 
 A run directory holds config.json, metrics.json/.csv, learning_curves.png,
 confusion_matrix.png and checkpoints/, with `best` and `last` links to checkpoints.
@@ -131,6 +133,7 @@ def build_config(args: argparse.Namespace):
 
 @reporting_errors
 def run(args: argparse.Namespace) -> int:
+    from ..distributed import launched_rank, launched_world_size
     from ..train import train
 
     if args.resume:
@@ -140,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
         config, out, resume = None, args.resume, True
     else:
         config = build_config(args)
-        if not args.out and int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        if not args.out and launched_world_size() > 1:
             # Each process would stamp its own time and could pick a different folder.
             raise ValueError("under torchrun, give --out DIR so every process writes to the same run")
         stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -148,7 +151,7 @@ def run(args: argparse.Namespace) -> int:
         resume = False
     result = train(config, out, resume=resume, workers=args.workers, device=args.device,
                    progress=not args.quiet, stop_after_epoch=args.stop_after_epoch)
-    if int(os.environ.get("RANK", "0")) != 0:  # under torchrun, rank 0 reports
+    if launched_rank() != 0:  # under torchrun, rank 0 reports
         return 0
     epochs = len(result.history)
     print(f"run: {result.run_dir}  ({epochs} epoch{'s' if epochs != 1 else ''}"

@@ -422,6 +422,14 @@ class BatchLoader:
             images = images.contiguous(memory_format=torch.channels_last)
             yield Batch(images, targets.to(self.device, non_blocking=True), plan.indices)
 
+    def close(self) -> None:
+        """Stops the persistent worker processes (and the pin-memory thread) now, not whenever
+        the loader is garbage collected or the interpreter exits; training calls it before it
+        leaves a process group. The loader starts new workers if iterated again."""
+        iterator, self.loader._iterator = self.loader._iterator, None
+        if iterator is not None and hasattr(iterator, "_shutdown_workers"):
+            iterator._shutdown_workers()
+
 
 class Subset:
     """A view of some samples of a dataset (sorted indices), itself a :class:`GalaxyDataset`."""
