@@ -3,8 +3,10 @@
 Leaving must free the process group for real: its backend runs C++ threads (gloo's
 ``pt_gloo_runloop`` workers and ``gloo_tcp_loop``) that must be joined while the interpreter
 is still whole. Left running into interpreter shutdown, a worker that drops its last
-reference to a Python-owned tensor asks for the GIL, the finalising interpreter ends that
-thread, and the process aborts with "terminate called without an active exception".
+reference to a finished collective (whose tensors Python owned) asks for the GIL; the
+finalising interpreter ends that thread with pthread_exit, the unwinding meets a C++
+destructor and std::terminate aborts the process: "terminate called without an active
+exception", now and then.
 """
 from __future__ import annotations
 
