@@ -79,6 +79,7 @@ def main() -> int:
             seconds, result = timed_best(once, args.repeats)
             assert result == reference, f"{label}: output differs from the single-process run"
             rows.append(("ingest", label, n / seconds))
+            print(f"ingest, {label}: {n / seconds:.0f} images/s", flush=True)
 
         reference_catalog = None
 
@@ -89,6 +90,7 @@ def main() -> int:
             reference_catalog = reference_catalog or out.read_bytes()
             assert out.read_bytes() == reference_catalog, f"{label}: catalog differs"
             rows.append(("predict", label, n / seconds))
+            print(f"predict, {label}: {n / seconds:.0f} images/s", flush=True)
 
         cores = len(os.sched_getaffinity(0))
         run_ingest("local, 1 process", lambda out: ingest(inputs, out, OPTS, workers=0, progress=False))
@@ -114,7 +116,7 @@ def main() -> int:
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
-    print(f"{n} GZ2 sample images, {os.cpu_count()} CPU cores, best of {args.repeats}; "
+    print(f"\n{n} GZ2 sample images, {os.cpu_count()} CPU cores, best of {args.repeats}; "
           "every output byte-identical to the single-process run's\n")
     print("| step | engine | images/s |\n|---|---|---:|")
     for step, label, rate in rows:
