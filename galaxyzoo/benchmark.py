@@ -84,7 +84,7 @@ def _evaluation_split(dataset: str) -> str:
 
 def run_one(name: str, dataset: str, seed: int, out: Path, *, budget_s: float | None,
             limit_test: int | None = None, workers: int | None = None, device: str = "auto",
-            progress: bool = False, **config_options: Any) -> RunResult:
+            progress: bool = False, tta: int = 1, **config_options: Any) -> RunResult:
     config = config_for(name, dataset, seed, **config_options)
     relative = Path("runs", dataset, name, f"seed{seed}")
     run_dir = out / relative
@@ -92,7 +92,8 @@ def run_one(name: str, dataset: str, seed: int, out: Path, *, budget_s: float | 
     split = _evaluation_split(dataset)
     started = time.perf_counter()
     evaluation = evaluate_checkpoint(result.best, split=split, limit=limit_test, out_dir=run_dir / f"eval-{split}",
-                                     metrics=config.metrics, workers=workers, device=device, progress=progress)
+                                     metrics=config.metrics, workers=workers, device=device, progress=progress,
+                                     tta=tta)
     infer_seconds = time.perf_counter() - started
     model, _, _ = load_model(result.best)
     train_seconds = sum(r["train_seconds"] for r in result.history)
@@ -223,11 +224,13 @@ def _plot_metric_vs_time(rows: Sequence[Row], out: Path) -> dict[str, list[Path]
 def run_benchmark(models: Sequence[str], datasets: Sequence[str], out: Path | str, *,
                   budget_minutes: float | None = None, seeds: Sequence[int] = (0,), rank_by: str | None = None,
                   limit_test: int | None = None, workers: int | None = None, device: str = "auto",
-                  progress: bool = True, **config_options: Any) -> tuple[list[Row], dict[str, Path]]:
+                  progress: bool = True, tta: int = 1,
+                  **config_options: Any) -> tuple[list[Row], dict[str, Path]]:
     """Train and evaluate every model on every dataset for every seed; write the leaderboard.
 
     ``config_options`` (epochs, input_size, batch_size, limit_train, limit_val, dataset_root,
-    dataset_options) apply to every run alike.
+    dataset_options) apply to every run alike. ``tta`` (1, 4 or 8) averages each test prediction
+    over that many right-angle rotations and flips (inference images/s then include every view).
     """
     out = Path(out)
     if not models or not datasets or not seeds:
@@ -247,8 +250,10 @@ def run_benchmark(models: Sequence[str], datasets: Sequence[str], out: Path | st
                 if progress:
                     print(f"benchmark: {name} on {dataset}, seed {seed}", flush=True)
                 runs.append(run_one(name, dataset, seed, out, budget_s=budget_s, limit_test=limit_test,
-                                    workers=workers, device=device, progress=progress, **config_options))
+                                    workers=workers, device=device, progress=progress, tta=tta,
+                                    **config_options))
     rows = aggregate(runs, rank_by)
     settings = {"budget_minutes": budget_minutes, "seeds": list(seeds), "rank_by": rank_by, "device": device,
+                "tta": tta,
                 **{k: v for k, v in config_options.items() if v not in (None, {})}}
     return rows, write_leaderboard(rows, runs, out, settings)

@@ -71,3 +71,20 @@ def test_rank_by_orders_rows_by_the_chosen_metric():
     assert [r.model for r in aggregate(runs, "balanced_accuracy")] == ["b", "a"]
     with pytest.raises(ValueError, match="rank by"):
         aggregate(runs, "rmse")
+
+
+def test_tta_option_reaches_the_evaluation_of_every_run(tmp_path):
+    out = tmp_path / "bench"
+    code = main(["benchmark", "--models", "two_conv", "--datasets", "synthetic", "--epochs", "1",
+                 "--tta", "4", "--out", str(out), *TINY])
+    assert code == 0
+    data = json.loads((out / "leaderboard.json").read_text())
+    assert data["settings"]["tta"] == 4
+    evaluation = json.loads((out / data["runs"][0]["run_dir"] / "eval-test" / "metrics.json").read_text())
+    assert evaluation["tta"] == 4
+
+
+def test_tta_must_be_a_supported_view_count(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["benchmark", "--models", "two_conv", "--datasets", "synthetic", "--tta", "3", "--out", str(tmp_path)])
+    assert "--tta" in capsys.readouterr().err

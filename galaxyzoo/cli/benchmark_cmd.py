@@ -54,6 +54,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--limit-train", type=int, metavar="N")
     parser.add_argument("--limit-val", type=int, metavar="N")
     parser.add_argument("--limit-test", type=int, metavar="N")
+    parser.add_argument("--tta", type=int, choices=(1, 4, 8), default=1,
+                        help="test-time averaging over right-angle rotations (4) and their mirror images (8)")
     add_runtime_args(parser)
     parser.set_defaults(func=run)
 
@@ -69,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
         limit_test=args.limit_test, workers=args.workers, device=args.device, progress=not args.quiet,
         epochs=args.epochs, input_size=args.size, batch_size=args.batch_size, dataset_root=args.root,
         dataset_options=dict(args.dataset_opt), limit_train=args.limit_train, limit_val=args.limit_val,
+        tta=args.tta,
     )
     for row in rows:
         first = next(((k, v) for k, v in row.metrics.items() if k == args.rank_by), None) or \
