@@ -4,8 +4,9 @@
 
 Every model (in each memory format) is built once; then single training steps are timed in
 turn, round after round, so load changes on a shared machine hit all of them alike. Reported:
-images/s of the fastest step (the least disturbed one, as ``timeit`` does) and of the median
-step, each with its ratio to the first model in the first format.
+images/s of the fastest step (the least disturbed one, as ``timeit`` does), of the median step,
+and per CPU second of this process (median; less sensitive to other processes' load), each
+with its ratio to the first model in the first format.
 """
 from __future__ import annotations
 
@@ -28,12 +29,12 @@ def make_step(name: str, options: dict, size: int, batch: int, memory):
     y = torch.rand(batch, 37)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
 
-    def step() -> float:
-        start = time.perf_counter()
+    def step() -> tuple[float, float]:
+        start, cpu = time.perf_counter(), time.process_time()
         opt.zero_grad(set_to_none=True)
         torch.nn.functional.mse_loss(model(x), y).backward()
         opt.step()
-        return time.perf_counter() - start
+        return time.perf_counter() - start, time.process_time() - cpu
 
     step()  # warm-up: allocations, oneDNN primitive caches
     return step, sum(p.numel() for p in model.parameters())
@@ -64,13 +65,14 @@ def main() -> None:
             for key, step in steps.items():
                 times[key].append(step())
         base = next(iter(times))
-        best = {k: args.batch / min(t) for k, t in times.items()}
-        median = {k: args.batch / statistics.median(t) for k, t in times.items()}
+        best = {k: args.batch / min(w for w, _ in t) for k, t in times.items()}
+        median = {k: args.batch / statistics.median(w for w, _ in t) for k, t in times.items()}
+        cpu = {k: args.batch / statistics.median(c for _, c in t) for k, t in times.items()}
         for spec, fmt in times:
             key = spec, fmt
             print(f"{size:3d}px {spec:48s} {fmt:13s} {params[spec] / 1e6:5.2f} M  best {best[key]:6.1f} img/s "
-                  f"x{best[key] / best[base]:4.2f}  median {median[key]:6.1f} img/s x{median[key] / median[base]:4.2f}",
-                  flush=True)
+                  f"x{best[key] / best[base]:4.2f}  median {median[key]:6.1f} img/s x{median[key] / median[base]:4.2f}"
+                  f"  median {cpu[key]:6.1f} img/CPU-s x{cpu[key] / cpu[base]:4.2f}", flush=True)
 
 
 if __name__ == "__main__":

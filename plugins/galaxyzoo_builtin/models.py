@@ -31,7 +31,7 @@ def galaxyzoo_models():
         ModelSpec(
             name="convnext_nano",
             summary="ConvNeXt-Nano widths and depths (80-640, 2-2-8-2, ~15 M params) for GPUs",
-            builder="galaxyzoo_builtin.nets.convnext:build",
+            builder="galaxyzoo_builtin.nets.convnext:build_nano",
             input_size=128,
             reference="Liu et al. 2022, https://arxiv.org/abs/2201.03545; nano config as in "
                       "ConvNeXt V2 (Woo et al. 2023, https://arxiv.org/abs/2301.00808)",

@@ -91,10 +91,10 @@ def build(
     stem_stride: int | None = None,
     mlp_ratio: int = 4,
     layer_scale: float = 1e-6,
-    drop_path: float = 0.0,
+    drop_path: float = 0.05,
     dropout: float = 0.0,
 ) -> nn.Module:
-    """``stem_stride`` None picks 2 below 64 px input and 4 from 64 px; the input must keep at
+    """The CPU-sized ``convnext_cpu``; ``stem_stride`` None picks 2 below 64 px input and 4 from 64 px; the input must keep at
     least one pixel through the stem and the ``len(dims) − 1`` halvings."""
     dims, depths = tuple(int(d) for d in dims), tuple(int(d) for d in depths)
     if not dims or len(dims) != len(depths) or min(dims) < 1 or min(depths) < 1:
@@ -113,3 +113,20 @@ def build(
     # Global pooling makes the network independent of input_size beyond the check above.
     return ConvNeXt(num_outputs, in_chans, stem_stride, dims, depths, int(mlp_ratio),
                     float(layer_scale), float(drop_path), float(dropout))
+
+
+def build_nano(
+    num_outputs: int,
+    in_chans: int = 3,
+    input_size: int = 128,
+    dims: Sequence[int] = (80, 160, 320, 640),
+    depths: Sequence[int] = (2, 2, 8, 2),
+    stem_stride: int | None = None,
+    mlp_ratio: int = 4,
+    layer_scale: float = 1e-6,
+    drop_path: float = 0.1,
+    dropout: float = 0.0,
+) -> nn.Module:
+    """``convnext_nano``: :func:`build` with ConvNeXt-Nano's widths and depths, for GPUs."""
+    return build(num_outputs, in_chans, input_size, dims, depths, stem_stride, mlp_ratio,
+                 layer_scale, drop_path, dropout)
