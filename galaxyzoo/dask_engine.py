@@ -33,7 +33,8 @@ from .predict import Catalog, Chunk, Predictor, check_inputs, plan_chunks, write
 MISSING = '--engine dask needs Dask: pip install "galaxyzoo[dask]"'
 # Dask starts workers with MALLOC_TRIM_THRESHOLD_=65536, which turns off glibc's adaptive mmap
 # threshold: every large image or activation buffer is then a fresh mmap, page faults and all.
-# Measured here, a worker predicted 1.7-2.6x slower with it than without (and than this process).
+# Measured here: a worker predicted 1.7-2.6x slower than a plain one-thread process with it,
+# at the same speed without it.
 TRIM = "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_"
 IN_FLIGHT_PER_THREAD = 4  # chunks queued per worker thread: enough to hide latency, bounded memory
 
