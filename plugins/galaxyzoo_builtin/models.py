@@ -16,6 +16,15 @@ def galaxyzoo_models():
             defaults={"widths": (32, 64, 128), "depths": (1, 1, 1), "dropout": 0.1},
         ),
         ModelSpec(
+            name="vgg_small",
+            summary="Plain VGG-style CNN (3×3 conv-BN-ReLU stages 16-128 wide, max pooling, global pooling, "
+                    "~0.28 M params); full-resolution first stage",
+            builder="galaxyzoo_builtin.nets.vgg_small:build",
+            input_size=64,
+            reference="Simonyan & Zisserman 2015, https://arxiv.org/abs/1409.1556 (scaled down)",
+            defaults={"widths": (16, 32, 64, 128), "depths": (1, 1, 2, 2), "dropout": 0.3},
+        ),
+        ModelSpec(
             name="convnext_cpu",
             summary="ConvNeXt sized for CPU budgets (24-192 wide, 1-1-3-1 blocks, 0.7 M params): patchify "
                     "stem, 7×7 depthwise blocks with LayerNorm, inverted-bottleneck MLP, layer scale, "
