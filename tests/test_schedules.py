@@ -1,0 +1,47 @@
+"""Learning-rate schedules: the per-step factors each one promises."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from galaxyzoo.train import TrainConfig, make_scheduler
+
+
+def _rates(schedule: str, epochs: int = 10, steps_per_epoch: int = 10, lr: float = 0.04) -> list[float]:
+    config = TrainConfig(model="two_conv", dataset="synthetic", epochs=epochs, lr=lr, schedule=schedule,
+                         optimizer="sgd")
+    param = torch.nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.SGD([param], lr=lr)
+    scheduler = make_scheduler(config, optimizer, steps_per_epoch)
+    rates = []
+    for _ in range(epochs * steps_per_epoch):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    return rates
+
+
+def test_step_divides_by_ten_after_72_and_92_percent_of_the_steps():
+    rates = _rates("step")  # 100 steps
+    assert rates[:72] == pytest.approx([0.04] * 72)
+    assert rates[72:92] == pytest.approx([0.004] * 20)
+    assert rates[92:] == pytest.approx([0.0004] * 8)
+
+
+def test_cosine_warms_up_then_decays_towards_zero():
+    rates = _rates("cosine")  # 100 steps, 3 of warm-up
+    assert rates[:3] == pytest.approx([0.04 / 3, 0.08 / 3, 0.04])
+    assert all(a >= b for a, b in zip(rates[2:], rates[3:]))
+    assert rates[51] == pytest.approx(0.02 * (1 + math.cos(math.pi * 48 / 97)))
+    assert rates[-1] < 1e-4
+
+
+def test_constant_keeps_the_rate():
+    assert set(_rates("constant")) == {0.04}
+
+
+def test_unknown_schedule_is_rejected():
+    with pytest.raises(ValueError, match="unknown schedule"):
+        TrainConfig(model="two_conv", dataset="synthetic", schedule="linear").validate()
