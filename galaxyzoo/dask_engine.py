@@ -27,6 +27,7 @@ from typing import Iterable, Iterator, Sequence
 
 from tqdm.auto import tqdm
 
+from .evaluate import Checkpoints, checkpoint_list
 from .ingest import IngestOptions, IngestSummary, ingest
 from .predict import Catalog, Chunk, Predictor, check_inputs, plan_chunks, write_catalog
 
@@ -90,18 +91,21 @@ def dask_ingest(inputs: Iterable[tuple[str, str]], out: str | os.PathLike, clien
         executor.shutdown(wait=False)  # cancels what an error left in flight
 
 
-def dask_predict(checkpoint: Path | str, inputs: Sequence[str | os.PathLike], out: Path | str, client, *,
+def dask_predict(checkpoint: Checkpoints, inputs: Sequence[str | os.PathLike], out: Path | str, client, *,
                  batch_size: int = 64, chunk_batches: int = 8, device: str = "auto",
                  threads: int | None = None, progress: bool = True, id_column: str = "GalaxyID",
                  image_dir: str | os.PathLike | None = None, tta: int = 1) -> Catalog:
     """:func:`galaxyzoo.predict.predict_files` with chunks of ``chunk_batches`` batches run on
-    ``client``'s workers; each worker loads the checkpoint once (on ``device``: ``cuda`` gives
-    each worker its visible GPU). ``threads``: decoding threads per task (default: the cores
-    of the worker's machine shared among its worker threads, at most 8)."""
-    # Read here on the CPU only to check the checkpoint and learn its task and ROI mode.
+    ``client``'s workers; each worker loads the checkpoint, or the ensemble's checkpoints, once
+    (on ``device``: ``cuda`` gives each worker its visible GPU). ``threads``: decoding threads
+    per task (default: the cores of the worker's machine shared among its worker threads, at
+    most 8)."""
+    # Read here on the CPU only to check the checkpoints and learn their task and ROI mode.
     local = Predictor(checkpoint, "cpu", tta)
-    checkpoint = str(Path(checkpoint).resolve())
-    total, chunks = plan_chunks(inputs, chunk_size=chunk_batches * batch_size, mode=local.prep.mode,
+    task, mode = local.task, local.mode
+    del local  # the workers hold the models
+    checkpoints = tuple(str(Path(c).resolve()) for c in checkpoint_list(checkpoint))
+    total, chunks = plan_chunks(inputs, chunk_size=chunk_batches * batch_size, mode=mode,
                                 id_column=id_column, image_dir=image_dir)
     check_inputs(total)
     per_host: Counter = Counter()  # worker threads per machine, to share its cores for decoding
@@ -119,7 +123,7 @@ def dask_predict(checkpoint: Path | str, inputs: Sequence[str | os.PathLike], ou
 
     try:
         for chunk in chunks:
-            pending.append(client.submit(_predict_chunk, checkpoint, device, tta, chunk, batch_size,
+            pending.append(client.submit(_predict_chunk, checkpoints, device, tta, chunk, batch_size,
                                          threads, dict(per_host), pure=False))
             if len(pending) >= in_flight:
                 collect()
@@ -129,7 +133,7 @@ def dask_predict(checkpoint: Path | str, inputs: Sequence[str | os.PathLike], ou
         for future in pending:
             future.cancel()
         bar.close()
-    return write_catalog(out, local.task, rows)
+    return write_catalog(out, task, rows)
 
 
 def _host(address: str) -> str:
@@ -138,29 +142,30 @@ def _host(address: str) -> str:
 
 # --- on the workers ---------------------------------------------------------------------------
 
-_loaded: dict[tuple, Predictor] = {}  # this worker's model: loaded by its first chunk
+_loaded: dict[tuple, Predictor] = {}  # this worker's model(s): loaded by its first chunk
 _loading = threading.Lock()
 
 
-def _predictor(checkpoint: str, device: str, tta: int) -> Predictor:
-    """The worker's Predictor for this checkpoint, loaded once; reloaded when the weights file
-    changes (a long-lived cluster, a retrained run), and only the latest one is kept."""
+def _predictor(checkpoints: tuple[str, ...], device: str, tta: int) -> Predictor:
+    """The worker's Predictor for these checkpoints (one, or an ensemble's), loaded once;
+    reloaded when the member list or any weights file changes (a long-lived cluster, a
+    retrained run), and only the latest one is kept."""
     from .checkpoint import MODEL_FILE, resolve
 
-    weights = resolve(checkpoint) / MODEL_FILE
-    key = (str(weights), weights.stat().st_mtime_ns, device, tta)
+    weights = [resolve(c) / MODEL_FILE for c in checkpoints]
+    key = (tuple((str(w), w.stat().st_mtime_ns) for w in weights), device, tta)
     with _loading:
         if key not in _loaded:
             _loaded.clear()
-            _loaded[key] = Predictor(checkpoint, device, tta)
+            _loaded[key] = Predictor(checkpoints, device, tta)
         return _loaded[key]
 
 
-def _predict_chunk(checkpoint: str, device: str, tta: int, chunk: Chunk, batch_size: int,
+def _predict_chunk(checkpoints: tuple[str, ...], device: str, tta: int, chunk: Chunk, batch_size: int,
                    threads: int | None, per_host: dict[str, int]) -> list[list]:
     from distributed import get_worker
 
     if not threads:
         sharing = per_host.get(_host(get_worker().address), 1)
         threads = max(1, min(len(os.sched_getaffinity(0)) // sharing, 8))
-    return _predictor(checkpoint, device, tta).predict_chunk(chunk, batch_size=batch_size, threads=threads)
+    return _predictor(checkpoints, device, tta).predict_chunk(chunk, batch_size=batch_size, threads=threads)

@@ -1,9 +1,10 @@
 """Inference over a dataset and the metrics of a trained model."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence, Union
 
 import numpy as np
 import torch
@@ -125,6 +126,48 @@ def run_inference(model: torch.nn.Module, loader: BatchLoader, task: Task, *,
     return Predictions(probs, np.asarray(loader.dataset.targets), total_loss / max(n, 1))
 
 
+# One checkpoint, or a sequence of them: an ensemble whose members' predictions are averaged.
+Checkpoints = Union[Path, str, Sequence[Union[Path, str]]]
+
+
+def checkpoint_list(checkpoints: Checkpoints) -> list[Path | str]:
+    """One checkpoint or an ensemble's, as a non-empty list."""
+    if isinstance(checkpoints, (str, os.PathLike)):
+        return [checkpoints]
+    found = list(checkpoints)
+    if not found:
+        raise ValueError("no checkpoint given")
+    return found
+
+
+def member_task(meta: Mapping[str, Any]) -> dict[str, Any]:
+    return {"task": meta["task"]["kind"], "outputs": tuple(meta["task"]["outputs"])}
+
+
+def check_ensemble(members: Sequence[tuple[Path, Mapping[str, Any]]],
+                   shared: Callable[[Mapping[str, Any]], Mapping[str, Any]] = member_task) -> None:
+    """Ensemble members, ``(checkpoint dir, meta)``, must agree on ``shared(meta)`` (by default
+    the task kind and its outputs, in order): else a ValueError naming the first member that
+    differs from the first checkpoint, and in what."""
+    (first_dir, first), *rest = members
+    want = shared(first)
+    for directory, meta in rest:
+        got = shared(meta)
+        for key, value in want.items():
+            if got[key] != value:
+                raise ValueError(f"ensemble member {directory} does not match {first_dir}: its {key} is "
+                                 f"{got[key]!r}, the first checkpoint's {value!r}")
+
+
+def ensemble_mean(members: Sequence[Predictions], task: Task) -> Predictions:
+    """Equal-weight mean of several models' predictions of the same samples, after the output
+    activation (and each model's test-time averaging); the loss is that of the mean."""
+    probs = np.mean([m.probabilities for m in members], axis=0).astype(np.float32)
+    targets = members[0].targets
+    loss = probability_loss(torch.from_numpy(probs), torch.as_tensor(targets), task)
+    return Predictions(probs, targets, float(loss))
+
+
 def metric_names(task: Task, requested: Sequence[str] = ()) -> tuple[str, ...]:
     """The requested metrics (default: the task's standard set), checked against the task."""
     names = tuple(requested) or DEFAULT_METRICS[task.kind]
@@ -171,10 +214,11 @@ class Evaluation:
     samples: int
     out_dir: Path
     tta: int = 1
+    checkpoints: tuple[Path, ...] = ()  # the resolved checkpoint directories, more than one for an ensemble
 
 
 def evaluate_checkpoint(
-    checkpoint: Path | str,
+    checkpoint: Checkpoints,
     *,
     dataset: str | None = None,
     split: str = "test",
@@ -189,11 +233,18 @@ def evaluate_checkpoint(
     progress: bool = True,
     tta: int = 1,
 ) -> Evaluation:
-    """Evaluate a checkpoint on a dataset split; writes metrics JSON and plots to ``out_dir``.
+    """Evaluate a checkpoint on a dataset split; writes metrics JSON and plots to ``out_dir``
+    (default ``RUN_DIR/eval-DATASET-SPLIT``).
 
-    ``tta`` (1, 4 or 8): average the predictions over that many right-angle rotations and flips.
+    ``checkpoint``: one checkpoint, or a sequence of them, an ensemble: the metrics are those of
+    the equal-weight mean of the members' probabilities (vote fractions), each member with its
+    own preprocessing on the same samples; the members must share the task (kind and outputs).
+    Its default ``out_dir`` is ``RUN_DIR_OF_FIRST/eval-ensemble-DATASET-SPLIT``.
 
-    Without ``dataset`` the checkpoint's own training dataset (with its options and root) is used.
+    ``tta`` (1, 4 or 8): average each member's predictions over that many right-angle rotations
+    and flips.
+
+    Without ``dataset`` the first checkpoint's training dataset (with its options and root) is used.
     """
     from . import plots
     from .data.pipeline import random_subset
@@ -201,7 +252,9 @@ def evaluate_checkpoint(
 
     tta_views(tta)
     dev = resolve_device(device)
-    model, meta, ckpt_dir = load_model(checkpoint, dev)
+    members = [load_model(c, dev) for c in checkpoint_list(checkpoint)]
+    check_ensemble([(directory, meta) for _, meta, directory in members])
+    _, meta, ckpt_dir = members[0]
     name = dataset or meta["dataset"]
     if name == meta["dataset"]:  # the training dataset: same options, same files by default
         options = dict(meta.get("dataset_options", {}))
@@ -216,18 +269,27 @@ def evaluate_checkpoint(
                          f"trained for {task.kind} with {task.outputs}")
     if limit is not None:
         data = random_subset(data, limit, seed=0)
-    loader = BatchLoader(data, Preprocessing.from_dict(meta["preprocessing"]), batch_size,
-                         workers=workers, device=dev)
-    preds = run_inference(model, loader, task, progress=progress, desc=f"evaluate {name}/{split}",
-                          tta=tta)
-    values = compute_metrics(metric_names(task, metrics), preds, task)
-    out = Path(out_dir) if out_dir else run_dir_of(ckpt_dir) / f"eval-{name}-{split}"
+    names = metric_names(task, metrics)
+    ensemble = len(members) > 1
+    results = []
+    for i, (model, member_meta, _) in enumerate(members):
+        loader = BatchLoader(data, Preprocessing.from_dict(member_meta["preprocessing"]), batch_size,
+                             workers=workers, device=dev)
+        desc = f"evaluate {name}/{split}" + (f" model {i + 1}/{len(members)}" if ensemble else "")
+        results.append(run_inference(model, loader, task, progress=progress, desc=desc, tta=tta))
+    preds = ensemble_mean(results, task) if ensemble else results[0]
+    values = compute_metrics(names, preds, task)
+    folder = f"eval-ensemble-{name}-{split}" if ensemble else f"eval-{name}-{split}"
+    out = Path(out_dir) if out_dir else run_dir_of(ckpt_dir) / folder
     out.mkdir(parents=True, exist_ok=True)
+    checkpoints = tuple(directory for _, _, directory in members)
     atomic_write_json(out / "metrics.json", {
-        "checkpoint": str(ckpt_dir), "dataset": name, "dataset_options": options, "split": split,
-        "samples": len(data), "tta": tta, "loss": preds.loss, "metrics": values,
+        "checkpoint": str(ckpt_dir), "checkpoints": [str(c) for c in checkpoints], "dataset": name,
+        "dataset_options": options, "split": split, "samples": len(data), "tta": tta,
+        "loss": preds.loss, "metrics": values,
     })
     if "confusion_matrix" in values:
+        label = f"ensemble of {len(members)} models" if ensemble else meta["model"]
         plots.confusion_matrix(values["confusion_matrix"], task.outputs, out / "confusion_matrix.png",
-                               title=f"{meta['model']} on {name}/{split}")
-    return Evaluation(values, task, len(data), out, tta)
+                               title=f"{label} on {name}/{split}")
+    return Evaluation(values, task, len(data), out, tta, checkpoints)

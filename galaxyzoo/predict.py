@@ -4,7 +4,9 @@ Inputs are image files, folders of them, catalog CSVs (one image per row) or fol
 by ``galaxyzoo ingest``. Files are decoded like the training images (square, at the training
 image size), then preprocessed exactly as in training (the checkpoint records how); ingested
 crops, already cut around their ROI, are only resized and normalised. An input that cannot be
-read gets a row with ``status=error`` and the reason; it never stops the run.
+read gets a row with ``status=error`` and the reason; it never stops the run. Several
+checkpoints make an ensemble: the mean of their probabilities (vote fractions), each model
+preprocessing the same decoded images its own way.
 """
 from __future__ import annotations
 
@@ -26,7 +28,7 @@ from .checkpoint import atomic_write_bytes, load_model
 from .data.decode import load_batch
 from .data.pipeline import Preprocessing
 from .data.shards import ShardDataset, is_shard_dir, read_manifest
-from .evaluate import to_probabilities, tta_views
+from .evaluate import Checkpoints, check_ensemble, checkpoint_list, member_task, to_probabilities, tta_views
 from .heads import outputs_fractions
 from .ingest import catalog_images
 from .specs import Task
@@ -48,8 +50,9 @@ def expand_inputs(inputs: Iterable[str | os.PathLike]) -> list[Path]:
 
 
 # A batch of inputs: their (id, path), the uint8 images (rows of failed items are unused),
-# failures as index -> (reason, message), and how to preprocess the images.
-InputBatch = tuple[list[tuple[str, str]], np.ndarray, dict[int, tuple[str, str]], Preprocessing]
+# failures as index -> (reason, message), and whether the images are an ingest's crops, already
+# cut around their ROI (each model then only resizes and normalises them).
+InputBatch = tuple[list[tuple[str, str]], np.ndarray, dict[int, tuple[str, str]], bool]
 
 
 # Chunks: the unit of work, a few bytes to describe, so another process (a Dask worker) can
@@ -109,19 +112,16 @@ def plan_chunks(inputs: Sequence[str | os.PathLike], *, chunk_size: int, mode: s
     return total, chunks
 
 
-def chunk_batches(chunk: Chunk, size: int, prep: Preprocessing, *, batch_size: int,
-                  threads: int) -> Iterator[InputBatch]:
-    """Read and decode a chunk's inputs, ``batch_size`` at a time."""
+def chunk_batches(chunk: Chunk, size: int, *, batch_size: int, threads: int) -> Iterator[InputBatch]:
+    """Read and decode a chunk's inputs, ``batch_size`` at a time; files as ``size``-px squares."""
     if isinstance(chunk, FileChunk):
         for start in range(0, len(chunk.items), batch_size):
             items = list(chunk.items[start:start + batch_size])
             images, failures = load_batch([p for _, p in items], size, num_threads=threads)
-            yield items, images, {i: (err.reason, str(err)) for i, err in failures}, prep
+            yield items, images, {i: (err.reason, str(err)) for i, err in failures}, False
         return
-    # An ingest's crops are already cut around their ROI: only resized (mode=None).
     manifest = os.stat(Path(chunk.folder) / "manifest.csv")
     data = _shard_dataset(chunk.folder, manifest.st_mtime_ns, manifest.st_size)
-    crops = replace(prep, mode=None)
     next_ok = chunk.ok_before  # the manifest's ok rows are the dataset's samples, in order
     for start in range(chunk.start, chunk.stop, batch_size):
         rows = data.manifest[start:min(start + batch_size, chunk.stop)]
@@ -131,7 +131,7 @@ def chunk_batches(chunk: Chunk, size: int, prep: Preprocessing, *, batch_size: i
             images[ok] = data.read_images(range(next_ok, next_ok + len(ok)))
             next_ok += len(ok)
         failures = {j: (r["error"], r["message"]) for j, r in enumerate(rows) if r["status"] != "ok"}
-        yield [(r["id"], r["path"]) for r in rows], images, failures, crops
+        yield [(r["id"], r["path"]) for r in rows], images, failures, True
 
 
 @functools.lru_cache(maxsize=4)
@@ -141,48 +141,74 @@ def _shard_dataset(folder: str, mtime_ns: int, size: int) -> ShardDataset:
     return ShardDataset(folder)
 
 
-class Predictor:
-    """A checkpoint loaded for inference (weights read safely by ``load_model``): batches in,
-    catalog rows out. ``tta`` (1, 4 or 8): average the probabilities (vote fractions) over
-    that many right-angle rotations and horizontal flips, each made by the native
-    preprocessing."""
+def _shared_for_prediction(meta) -> dict:
+    """What ensemble members must share to predict the same decoded images: the task, the
+    size files are decoded at, and the ROI mode (an ingest's shards are cut with one)."""
+    return {**member_task(meta), "source size": meta["source_size"],
+            "ROI mode": Preprocessing.from_dict(meta["preprocessing"]).mode}
 
-    def __init__(self, checkpoint: Path | str, device: str = "auto", tta: int = 1):
+
+@dataclass
+class Member:
+    """One model of a Predictor and how it preprocesses."""
+    model: torch.nn.Module
+    prep: Preprocessing
+    fractions: bool  # its outputs already are vote fractions (a tree head)
+
+
+class Predictor:
+    """A checkpoint, or an ensemble of them, loaded for inference (weights read safely by
+    ``load_model``): batches in, catalog rows out. An ensemble predicts the equal-weight mean of
+    its members' probabilities (vote fractions), each member preprocessing the images as it
+    was trained; members must share the task, source size and ROI mode. ``tta`` (1, 4 or 8):
+    each member averages over that many right-angle rotations and horizontal flips, each made
+    by the native preprocessing."""
+
+    def __init__(self, checkpoints: Checkpoints, device: str = "auto", tta: int = 1):
         self.views = tta_views(tta)
         self.device = resolve_device(device)
-        self.model, meta, _ = load_model(checkpoint, self.device)
+        loaded = [load_model(c, self.device) for c in checkpoint_list(checkpoints)]
+        check_ensemble([(directory, meta) for _, meta, directory in loaded], _shared_for_prediction)
+        self.members = [Member(model, Preprocessing.from_dict(meta["preprocessing"]), outputs_fractions(model))
+                        for model, meta, _ in loaded]
+        meta = loaded[0][1]
         self.task = Task(**meta["task"])
-        self.prep = Preprocessing.from_dict(meta["preprocessing"])
         self.source_size = meta["source_size"]
+        self.mode = self.members[0].prep.mode
 
     @torch.no_grad()
     def rows(self, batch: InputBatch) -> list[list]:
-        items, images, failed, batch_prep = batch
+        items, images, failed, precut = batch
         dev, task = self.device, self.task
         ok = np.array([i not in failed for i in range(len(items))])
         probs = np.zeros((len(items), task.num_outputs), np.float32)
         if ok.any():
             x = torch.from_numpy(np.ascontiguousarray(images[ok])).to(dev)
-            summed = None
-            for angle, flip in self.views:
-                if (angle, flip) == (0, False):
-                    view = batch_prep.apply(x)
-                else:
-                    m = len(x)
-                    view = batch_prep.apply(x, angles=torch.full((m,), float(angle), device=dev),
-                                            flips=torch.full((m,), flip, device=dev))
-                with torch.autocast("cuda", dtype=torch.bfloat16, enabled=dev.type == "cuda"):
-                    outputs = self.model(view.contiguous(memory_format=torch.channels_last))
-                p = to_probabilities(outputs, task, fractions=outputs_fractions(self.model)).float()
-                summed = p if summed is None else summed + p
-            probs[ok] = (summed / len(self.views)).cpu().numpy()
+            ensemble = sum(self._member_probabilities(m, x, precut) for m in self.members)
+            probs[ok] = (ensemble / len(self.members)).cpu().numpy()
         return [_row(task, ident, path, probs[i], f"{failed[i][0]}: {failed[i][1]}" if i in failed else "")
                 for i, (ident, path) in enumerate(items)]
 
+    def _member_probabilities(self, member: Member, x: torch.Tensor, precut: bool) -> torch.Tensor:
+        """One member's probabilities for uint8 images ``x``, averaged over the views."""
+        prep = replace(member.prep, mode=None) if precut else member.prep  # crops: only resized
+        dev, summed = x.device, None
+        for angle, flip in self.views:
+            if (angle, flip) == (0, False):
+                view = prep.apply(x)
+            else:
+                m = len(x)
+                view = prep.apply(x, angles=torch.full((m,), float(angle), device=dev),
+                                  flips=torch.full((m,), flip, device=dev))
+            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=dev.type == "cuda"):
+                outputs = member.model(view.contiguous(memory_format=torch.channels_last))
+            p = to_probabilities(outputs, self.task, fractions=member.fractions).float()
+            summed = p if summed is None else summed + p
+        return summed / len(self.views)
+
     def predict_chunk(self, chunk: Chunk, *, batch_size: int, threads: int) -> list[list]:
         """Catalog rows of one chunk, in input order."""
-        return [row for batch in chunk_batches(chunk, self.source_size, self.prep, batch_size=batch_size,
-                                               threads=threads)
+        return [row for batch in chunk_batches(chunk, self.source_size, batch_size=batch_size, threads=threads)
                 for row in self.rows(batch)]
 
 
@@ -235,7 +261,7 @@ def _write_table(out: Path, columns: list[str], rows: list[list]) -> None:
 
 
 def predict_files(
-    checkpoint: Path | str,
+    checkpoint: Checkpoints,
     inputs: Sequence[str | os.PathLike],
     out: Path | str,
     *,
@@ -251,17 +277,18 @@ def predict_files(
     name; atomically). Inputs: image files, folders, catalog CSVs, ingested shard folders.
 
     ``tta`` (1, 4 or 8): average the probabilities (vote fractions) over that many right-angle
-    rotations and horizontal flips, each made by the native preprocessing."""
+    rotations and horizontal flips, each made by the native preprocessing.
+
+    ``checkpoint``: one, or a sequence of them, an ensemble (see :class:`Predictor`)."""
     predictor = Predictor(checkpoint, device, tta)
     threads = threads or min(len(os.sched_getaffinity(0)), 8)
-    total, chunks = plan_chunks(inputs, chunk_size=64 * batch_size, mode=predictor.prep.mode,
+    total, chunks = plan_chunks(inputs, chunk_size=64 * batch_size, mode=predictor.mode,
                                 id_column=id_column, image_dir=image_dir)
     check_inputs(total)
     rows: list[list] = []
     bar = tqdm(total=total, desc="predict", unit="img", disable=not progress)
     for chunk in chunks:
-        for batch in chunk_batches(chunk, predictor.source_size, predictor.prep, batch_size=batch_size,
-                                   threads=threads):
+        for batch in chunk_batches(chunk, predictor.source_size, batch_size=batch_size, threads=threads):
             rows += predictor.rows(batch)
             bar.update(len(batch[0]))
     bar.close()

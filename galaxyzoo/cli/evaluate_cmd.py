@@ -1,4 +1,4 @@
-"""``galaxyzoo evaluate``: metrics of a checkpoint on a dataset split, with plots."""
+"""``galaxyzoo evaluate``: metrics of a checkpoint, or an ensemble of them, on a dataset split, with plots."""
 from __future__ import annotations
 
 import argparse
@@ -12,19 +12,28 @@ examples:
   galaxyzoo evaluate runs/my-run                 the run's best checkpoint on its dataset's test split
   galaxyzoo evaluate runs/my-run/last --split val
   galaxyzoo evaluate runs/my-run --tta 8         averaged over 4 rotations x 2 flips
+  galaxyzoo evaluate runs/a --ensemble runs/b --ensemble runs/c --tta 4
+                                                 the mean of three models, each averaged over 4 rotations
   galaxyzoo evaluate runs/my-run --dataset gz2_sample --root ../shared/data/gz2_sample
 """
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
-        "evaluate", help="evaluate a checkpoint on a dataset split",
+        "evaluate", help="evaluate a checkpoint (or an ensemble) on a dataset split",
         description="Compute metrics of a trained model on a dataset split; write metrics.json "
-                    "and plots (default: RUN_DIR/eval-DATASET-SPLIT/).",
+                    "and plots (default: RUN_DIR/eval-DATASET-SPLIT/). With --ensemble, of the "
+                    "equal-weight mean of several models' probabilities (vote fractions), each "
+                    "model preprocessing the samples as it was trained (default output: "
+                    "RUN_DIR_OF_FIRST/eval-ensemble-DATASET-SPLIT/; metrics.json lists every "
+                    "checkpoint).",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("checkpoint", type=Path, help="a checkpoint directory, or a run directory (uses best)")
-    parser.add_argument("--dataset", help="dataset name (default: the one the model was trained on)")
+    parser.add_argument("--ensemble", type=Path, action="append", default=[], metavar="CHECKPOINT",
+                        help="another checkpoint or run directory to average with CHECKPOINT (repeat "
+                             "for more); all must share the task: its kind and outputs, in order")
+    parser.add_argument("--dataset", help="dataset name (default: the one the (first) model was trained on)")
     parser.add_argument("--split", default="test", help="dataset split (default: test)")
     parser.add_argument("--dataset-opt", type=key_value, action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--root", help="dataset root directory")
@@ -36,7 +45,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--json", action="store_true", help="print the metrics as JSON")
     parser.add_argument("--tta", type=int, choices=(1, 4, 8), default=1, metavar="N",
                         help="average predictions over N right-angle rotations/flips: 1 (none, "
-                             "default), 4 rotations, or 8 with their mirror images")
+                             "default), 4 rotations, or 8 with their mirror images (each ensemble "
+                             "member, before the members are averaged)")
     add_runtime_args(parser)
     parser.set_defaults(func=run)
 
@@ -46,7 +56,8 @@ def run(args: argparse.Namespace) -> int:
     from ..evaluate import evaluate_checkpoint, format_table
 
     result = evaluate_checkpoint(
-        args.checkpoint, dataset=args.dataset, split=args.split, dataset_options=dict(args.dataset_opt),
+        [args.checkpoint, *args.ensemble], dataset=args.dataset, split=args.split,
+        dataset_options=dict(args.dataset_opt),
         root=args.root, metrics=args.metrics, out_dir=args.out, batch_size=args.batch_size,
         workers=args.workers, device=args.device, limit=args.limit, progress=not args.quiet,
         tta=args.tta,
@@ -54,7 +65,9 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result.metrics, indent=2))
     else:
-        print(f"{result.samples} samples" + (f", averaged over {result.tta} views" if result.tta > 1 else ""))
+        members = len(result.checkpoints)
+        print(f"{result.samples} samples" + (f", ensemble of {members} models" if members > 1 else "")
+              + (f", averaged over {result.tta} views" if result.tta > 1 else ""))
         print(format_table(result.metrics, result.task))
         print(f"\nwritten to {result.out_dir}")
     return 0

@@ -1,4 +1,4 @@
-"""``galaxyzoo predict``: a catalog of predictions for image files."""
+"""``galaxyzoo predict``: a catalog of predictions for image files, by one model or an ensemble."""
 from __future__ import annotations
 
 import argparse
@@ -14,30 +14,39 @@ examples:
   galaxyzoo predict runs/my-run/best a.jpg b.png --out catalog.csv
   galaxyzoo predict runs/my-run shards/ --out catalog.parquet      (a `galaxyzoo ingest` folder)
   galaxyzoo predict runs/my-run labels.csv --image-dir images/ --out catalog.csv
+  galaxyzoo predict runs/a images/ --ensemble runs/b --ensemble runs/c --tta 8 --out catalog.csv
+                                       (the mean of three models, each averaged over 8 views)
 
 One row per input. Classification: id (file stem or catalog id), path, status (ok or error),
 error (reason for inputs that could not be read), the predicted class and per-class
 probabilities. Vote fractions: the Kaggle submission columns GalaxyID, Class1.1 ... Class11.6,
-then path, status and error.
+then path, status and error. An ensemble writes the same columns: the equal-weight mean of
+its models' probabilities (vote fractions), each model preprocessing the same decoded images
+as it was trained (its own input size and normalisation).
 
 On a Dask cluster (pip install "galaxyzoo[dask]"; the same catalog):
   galaxyzoo predict runs/my-run shards/ --out catalog.csv --engine dask --workers 4
   galaxyzoo predict runs/my-run shards/ --out catalog.csv --engine dask --scheduler tcp://head:8786 --device cuda
-Each worker loads the checkpoint once and reads its inputs by the paths given here (a shared
-filesystem); this process writes the catalog, in input order. --device applies on the workers:
-cuda gives each worker its visible GPU (one worker per GPU, e.g. with dask-cuda).
+Each worker loads the checkpoint (every ensemble member) once and reads its inputs by the
+paths given here (a shared filesystem); this process writes the catalog, in input order.
+--device applies on the workers: cuda gives each worker its visible GPU (one worker per GPU,
+e.g. with dask-cuda).
 """
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "predict", help="predict images, catalogs or ingested shards into a CSV or Parquet catalog",
-        description="Run a trained model over images (files, folders, catalogs, ingested shards) and write a catalog.",
+        description="Run a trained model, or an ensemble of them (--ensemble), over images (files, "
+                    "folders, catalogs, ingested shards) and write a catalog.",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("checkpoint", type=Path, help="a checkpoint directory, or a run directory (uses best)")
     parser.add_argument("inputs", nargs="+", metavar="INPUT",
                         help="image files, folders, catalog CSVs or `galaxyzoo ingest` output folders")
+    parser.add_argument("--ensemble", type=Path, action="append", default=[], metavar="CHECKPOINT",
+                        help="another checkpoint or run directory to average with CHECKPOINT (repeat "
+                             "for more); all must share the task, the source image size and the ROI mode")
     parser.add_argument("--out", type=Path, required=True, help="catalog to write: CSV, or Parquet for a .parquet name")
     parser.add_argument("--id-column", default="GalaxyID", help="id column of catalog CSV inputs")
     parser.add_argument("--image-dir", type=Path,
@@ -50,7 +59,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--tta", type=int, choices=(1, 4, 8), default=1, metavar="N",
                         help="average predictions over N right-angle rotations/flips: 1 (none, "
-                             "default), 4 rotations, or 8 with their mirror images")
+                             "default), 4 rotations, or 8 with their mirror images (each ensemble "
+                             "member, before the members are averaged)")
     parser.add_argument("--workers", type=int, metavar="N",
                         help="with --engine dask: a local cluster of N processes (default: every core)")
     add_engine_args(parser)
@@ -59,20 +69,21 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 @reporting_errors
 def run(args: argparse.Namespace) -> int:
+    checkpoints = [args.checkpoint, *args.ensemble]
     options = dict(batch_size=args.batch_size, device=args.device, threads=args.threads,
                    progress=not args.quiet, id_column=args.id_column, image_dir=args.image_dir, tta=args.tta)
     if args.engine == "dask":
         from ..dask_engine import dask_client, dask_predict
 
         with dask_client(args.scheduler, args.workers) as client:
-            catalog = dask_predict(args.checkpoint, args.inputs, args.out, client, **options)
+            catalog = dask_predict(checkpoints, args.inputs, args.out, client, **options)
     else:
         from ..predict import predict_files
 
         if args.workers is not None:
             raise ValueError("--workers is for --engine dask (locally, --threads sets decoding threads)")
         check_local_engine(args)
-        catalog = predict_files(args.checkpoint, args.inputs, args.out, **options)
+        catalog = predict_files(checkpoints, args.inputs, args.out, **options)
     print(f"{catalog.rows} rows written to {catalog.path}")
     if catalog.errors:
         print(f"{catalog.errors} input(s) could not be read; see the status/error columns",
