@@ -176,7 +176,7 @@ def write_leaderboard(rows: Sequence[Row], runs: Sequence[RunResult], out: Path,
                   "| model | " + " | ".join(names) + " | params | train s | train img/s | infer img/s | runs |",
                   "|---" * (len(names) + 6) + "|"]
         for r in part:
-            cells = [f"{r.metrics[n][0]:.4f} ± {r.metrics[n][1]:.4f}" if n in r.metrics else "–" for n in names]
+            cells = [_mean_std(r, n) for n in names]
             links = ", ".join(_run_links(Path(d), out) for d in r.runs)
             lines.append(f"| {r.model} | " + " | ".join(cells)
                          + f" | {r.params:,} | {r.train_seconds:.1f} | {r.train_images_per_s:.1f} "
@@ -184,6 +184,14 @@ def write_leaderboard(rows: Sequence[Row], runs: Sequence[RunResult], out: Path,
         lines += [""] + [f"![{p.stem}]({p.relative_to(out).as_posix()})" for p in plots.get(dataset, [])] + [""]
     atomic_write_bytes(paths["md"], "\n".join(lines).encode())
     return paths
+
+
+def _mean_std(row: Row, metric: str) -> str:
+    """``mean ± std`` over the row's seeds; the value alone for one seed, whose spread is unknown."""
+    if metric not in row.metrics:
+        return "–"
+    mean, std = row.metrics[metric]
+    return f"{mean:.4f} ± {std:.4f}" if len(row.seeds) > 1 else f"{mean:.4f}"
 
 
 def _settings_line(settings: dict) -> str:

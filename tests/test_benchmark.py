@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from galaxyzoo.benchmark import RunResult, aggregate
+from galaxyzoo.benchmark import RunResult, aggregate, write_leaderboard
 from galaxyzoo.cli import main
 
 TINY = ["--dataset-opt", "num_samples=48", "--dataset-opt", "image_size=48", "--size", "32",
@@ -40,7 +40,7 @@ def test_cli_writes_a_leaderboard_with_a_row_per_model(tmp_path, capsys):
     assert data["settings"]["budget_minutes"] == 0.02
 
     md = (out / "leaderboard.md").read_text()
-    assert "| two_conv |" in md and "| dense_mlp |" in md and "±" in md
+    assert "| two_conv |" in md and "| dense_mlp |" in md
     for link in ("learning_curves.png", "eval-test/confusion_matrix.png", "plots/synthetic-accuracy-vs-time.png"):
         assert link in md
     assert (out / "plots" / "synthetic-accuracy-vs-time.png").stat().st_size > 0
@@ -62,6 +62,16 @@ def test_aggregate_gives_mean_and_sample_std_over_seeds():
     assert [r.model for r in rows] == ["n", "m"]  # lower RMSE ranks first
     mean, std = rows[1].metrics["rmse"]
     assert mean == pytest.approx(0.2) and std == pytest.approx(0.1)
+
+
+def test_markdown_gives_mean_and_std_only_where_there_are_several_seeds(tmp_path):
+    runs = [RunResult("d", "m", seed, f"r{seed}", "test", {"rmse": value}, 10, 1, 2.0, 5.0, 7.0)
+            for seed, value in enumerate([0.1, 0.2, 0.3])]
+    runs.append(RunResult("d", "n", 0, "x", "test", {"rmse": 0.05}, 20, 1, 1.0, 5.0, 7.0))
+    write_leaderboard(aggregate(runs), runs, tmp_path, {"seeds": [0, 1, 2]})
+    lines = (tmp_path / "leaderboard.md").read_text().splitlines()
+    assert next(line for line in lines if line.startswith("| m |")).startswith("| m | 0.2000 ± 0.1000 |")
+    assert next(line for line in lines if line.startswith("| n |")).startswith("| n | 0.0500 | 20 |")
 
 
 def test_rank_by_orders_rows_by_the_chosen_metric():
