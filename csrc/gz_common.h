@@ -1,4 +1,4 @@
-// gz_common.h: the one definition of every rule the CPU (csrc/*.cpp) and CUDA (csrc/cuda/)
+// gz_common.h: the one definition of every rule the CPU (csrc/cpu/) and CUDA (csrc/cuda/)
 // backends share, so that both produce identical boxes and identical output values.
 //
 // Header-only C++17, usable from host C++ and from CUDA device code (GZ_HD). The
@@ -42,7 +42,7 @@
 //                                                   out's dtype (float32/uint8) picks GZ_OUT_*
 //   preprocess(images, mode, threshold, k, pad, boxes, out, size, rot, flips, interp, gray,
 //              mean, std, num_threads)             find_roi + crop_resize fused per image
-// csrc/sanitize_driver.cpp checks the optimised CPU kernels against output_value() below.
+// csrc/tools/sanitize_driver.cpp checks the optimised CPU kernels against output_value() below.
 // ---------------------------------------------------------------------------------------
 #pragma once
 
@@ -276,11 +276,36 @@ GZ_HD uint32_t round_inner(uint32_t inner) { return (inner + 128u) >> 8; }
 // (float)total / 2^24, written as the (bit-identical) multiplication by 2^-24.
 GZ_HD float area_value(uint32_t total) { return (float)total * (1.0f / 16777216.0f); }
 
-// Source channel c (0..2) at box-relative (x, y), or grey when gray.
+// Source channel c (0..2) at (x, y) of the image img points at, or grey when gray.
 GZ_HD int fetch(const uint8_t* img, int64_t row_stride, int x, int y, int c, bool gray) {
     const uint8_t* p = img + (int64_t)y * row_stride + 3 * (int64_t)x;
     return gray ? gray_u8(p[0], p[1], p[2]) : p[c];
 }
+
+// ---------------------------------------------------------------------------------------
+// Pixel sources
+// ---------------------------------------------------------------------------------------
+// The samplers below are templates on the channel count C (one sum per channel, every
+// channel through the same operations) and read the image through a source:
+//   src(x, y, c) -> int    channel c (0 .. C-1) of pixel (x, y), image coordinates, in range.
+// A source only moves integers: every rule is the sampler's. The CUDA backend reads the
+// image itself (RgbSource), the CPU backend a packed copy of the rows it samples
+// (csrc/cpu/crop_resize.cpp), output_value one channel at a time (ChannelSource).
+template <int C>  // 3: R, G, B; 1: the grey level
+struct RgbSource {
+    const uint8_t* img;  // pixel (0, 0)
+    int64_t row_stride;
+    GZ_HD int operator()(int x, int y, int c) const { return fetch(img, row_stride, x, y, c, C == 1); }
+};
+
+// Channel c of an RGB image (or its grey level) as a one-channel image.
+struct ChannelSource {
+    const uint8_t* img;  // pixel (0, 0)
+    int64_t row_stride;
+    int c;
+    bool gray;
+    GZ_HD int operator()(int x, int y, int) const { return fetch(img, row_stride, x, y, c, gray); }
+};
 
 // Rotation by a multiple of 90 degrees and flips on the no-rotation path permute output
 // indices of the resampled box A (S x S): for output (ox, oy), mirror first (h: ox -> S-1-ox,
@@ -295,24 +320,34 @@ GZ_HD void permute_output(int S, int c, int s, int flips, int ox, int oy, int* a
     *ay = (s * u2 + c * v2 + S - 1) / 2;
 }
 
-// Value of A at (ax, ay) for channel c (img points at the image's pixel (0,0)).
-GZ_HD float area_pixel(const uint8_t* img, int64_t row_stride, Box box, int S, int ax, int ay,
-                       int c, bool gray) {
+// Vertical tap weights are computed once per output pixel up to this many taps (a 424 px
+// box down to 64 px needs 8); a longer axis recomputes them per column. Integer weights:
+// either way gives the same value.
+constexpr int GZ_CACHED_TAPS = 16;
+
+// Value of A at (ax, ay), channels 0 .. C-1 of src, into value[0 .. C-1].
+template <int C, class Source>
+GZ_HD void area_pixel(const Source& src, Box box, int S, int ax, int ay, float* value) {
     const int bw = box.x1 - box.x0, bh = box.y1 - box.y0;
     const bool lin = area_uses_linear(bw, bh, S);
     const AxisTaps tx = axis_taps(bw, S, ax, lin), ty = axis_taps(bh, S, ay, lin);
-    uint32_t total = 0;
+    const bool cached = ty.count <= GZ_CACHED_TAPS;
+    uint32_t wy[GZ_CACHED_TAPS];
+    if (cached)
+        for (int j = 0; j < ty.count; ++j) wy[j] = axis_weight(bh, S, ay, lin, ty.first + j);
+    uint32_t total[C] = {};
     for (int i = 0; i < tx.count; ++i) {
         const int x = tx.first + i;
-        uint32_t inner = 0;
+        uint32_t inner[C] = {};
         for (int j = 0; j < ty.count; ++j) {
             const int y = ty.first + j;
-            inner += axis_weight(bh, S, ay, lin, y) *
-                     (uint32_t)fetch(img, row_stride, box.x0 + x, box.y0 + y, c, gray);
+            const uint32_t weight = cached ? wy[j] : axis_weight(bh, S, ay, lin, y);
+            for (int c = 0; c < C; ++c) inner[c] += weight * (uint32_t)src(box.x0 + x, box.y0 + y, c);
         }
-        total += axis_weight(bw, S, ax, lin, x) * round_inner(inner);
+        const uint32_t wx = axis_weight(bw, S, ax, lin, x);
+        for (int c = 0; c < C; ++c) total[c] += wx * round_inner(inner[c]);
     }
-    return area_value(total);
+    for (int c = 0; c < C; ++c) value[c] = area_value(total[c]);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -328,34 +363,41 @@ GZ_HD float area_pixel(const uint8_t* img, int64_t row_stride, Box box, int S, i
 // and bilinear at (px, py) with pixel centres at i + 0.5, coordinates clamped to the image
 // (edge replicated). n = ceil(max(bw, bh) / S) for "area" (at least 1), 1 for "bilinear".
 // Sub-samples are summed row by row (j outer, i inner) and divided by (float)(n*n).
+// The CPU backend's AVX2 kernel (csrc/cpu/crop_resize.cpp) is the vector transcription of
+// rotated_pixel below, operation for operation.
 GZ_HD int rotated_taps(int bw, int bh, int S, int interp) {
     if (interp == GZ_INTERP_BILINEAR) return 1;
     return gz_max(1, (gz_max(bw, bh) + S - 1) / S);
 }
 
-GZ_HD float bilinear(const uint8_t* img, int64_t row_stride, int W, int H, float px, float py,
-                     int c, bool gray) {
+// Adds the bilinear sample at (px, py) of channels 0 .. C-1 of src (a W x H image) to
+// sum[0 .. C-1].
+template <int C, class Source>
+GZ_HD void bilinear_add(const Source& src, int W, int H, float px, float py, float* sum) {
     const float fx = px - 0.5f, fy = py - 0.5f;
     const float flx = floorf(fx), fly = floorf(fy);
     const float ax = fx - flx, ay = fy - fly;
     const int ix = (int)gz_clamp(flx, -2.0f, (float)W), iy = (int)gz_clamp(fly, -2.0f, (float)H);
     const int xa = gz_clamp(ix, 0, W - 1), xb = gz_clamp(ix + 1, 0, W - 1);
     const int ya = gz_clamp(iy, 0, H - 1), yb = gz_clamp(iy + 1, 0, H - 1);
-    const float p00 = (float)fetch(img, row_stride, xa, ya, c, gray);
-    const float p01 = (float)fetch(img, row_stride, xb, ya, c, gray);
-    const float p10 = (float)fetch(img, row_stride, xa, yb, c, gray);
-    const float p11 = (float)fetch(img, row_stride, xb, yb, c, gray);
-    const float top = (1.0f - ax) * p00 + ax * p01;
-    const float bot = (1.0f - ax) * p10 + ax * p11;
-    return (1.0f - ay) * top + ay * bot;
+    for (int c = 0; c < C; ++c) {
+        const float p00 = (float)src(xa, ya, c), p01 = (float)src(xb, ya, c);
+        const float p10 = (float)src(xa, yb, c), p11 = (float)src(xb, yb, c);
+        const float top = (1.0f - ax) * p00 + ax * p01;
+        const float bot = (1.0f - ax) * p10 + ax * p11;
+        sum[c] += (1.0f - ay) * top + ay * bot;
+    }
 }
 
-GZ_HD float rotated_pixel(const uint8_t* img, int64_t row_stride, int W, int H, Box box, int S,
-                          int ox, int oy, float cs, float sn, int flips, int n, int c,
-                          bool gray) {
+// Output pixel (ox, oy) of the rotated path with n x n sub-samples, channels 0 .. C-1 of
+// src (a W x H image), into value[0 .. C-1].
+template <int C, class Source>
+GZ_HD void rotated_pixel(const Source& src, int W, int H, Box box, int S, int ox, int oy,
+                         float cs, float sn, int flips, int n, float* value) {
     const float bw = (float)(box.x1 - box.x0), bh = (float)(box.y1 - box.y0);
     const float cx = 0.5f * (float)(box.x0 + box.x1), cy = 0.5f * (float)(box.y0 + box.y1);
-    float sum = 0.0f;
+    float sum[C];
+    for (int c = 0; c < C; ++c) sum[c] = 0.0f;
     for (int j = 0; j < n; ++j) {
         float v = ((float)oy + ((float)j + 0.5f) / (float)n) / (float)S - 0.5f;
         if (flips & GZ_FLIP_V) v = -v;
@@ -363,10 +405,10 @@ GZ_HD float rotated_pixel(const uint8_t* img, int64_t row_stride, int W, int H, 
             float u = ((float)ox + ((float)i + 0.5f) / (float)n) / (float)S - 0.5f;
             if (flips & GZ_FLIP_H) u = -u;
             const float ru = cs * u - sn * v, rv = sn * u + cs * v;
-            sum += bilinear(img, row_stride, W, H, cx + bw * ru, cy + bh * rv, c, gray);
+            bilinear_add<C>(src, W, H, cx + bw * ru, cy + bh * rv, sum);
         }
     }
-    return sum / (float)(n * n);
+    for (int c = 0; c < C; ++c) value[c] = sum[c] / (float)(n * n);
 }
 
 // Whether (cos, sin) is an exact multiple of 90 degrees (then the integer path is used).
@@ -375,18 +417,30 @@ GZ_HD bool is_right_angle(float cs, float sn) {
            (sn == 0.0f && (cs == 1.0f || cs == -1.0f));
 }
 
+// Output pixel (ox, oy), channels 0 .. C-1 of src (a W x H image), as floats in [0, 255]
+// into value[0 .. C-1]; cs, sn = 1, 0 when there is no rotation.
+template <int C, class Source>
+GZ_HD void output_pixel(const Source& src, int W, int H, Box box, int S, int ox, int oy,
+                        float cs, float sn, int flips, int interp, float* value) {
+    if (interp == GZ_INTERP_AREA && is_right_angle(cs, sn)) {
+        int ax, ay;
+        permute_output(S, (int)cs, (int)sn, flips, ox, oy, &ax, &ay);
+        area_pixel<C>(src, box, S, ax, ay, value);
+        return;
+    }
+    const int n = rotated_taps(box.x1 - box.x0, box.y1 - box.y0, S, interp);
+    rotated_pixel<C>(src, W, H, box, S, ox, oy, cs, sn, flips, n, value);
+}
+
 // The value of output pixel (ox, oy), channel c, as float in [0, 255]. img points at the
 // image's pixel (0, 0); cs, sn = 1, 0 when there is no rotation.
 GZ_HD float output_value(const uint8_t* img, int64_t row_stride, int W, int H, Box box, int S,
                          int ox, int oy, float cs, float sn, int flips, int interp, int c,
                          bool gray) {
-    if (interp == GZ_INTERP_AREA && is_right_angle(cs, sn)) {
-        int ax, ay;
-        permute_output(S, (int)cs, (int)sn, flips, ox, oy, &ax, &ay);
-        return area_pixel(img, row_stride, box, S, ax, ay, c, gray);
-    }
-    const int n = rotated_taps(box.x1 - box.x0, box.y1 - box.y0, S, interp);
-    return rotated_pixel(img, row_stride, W, H, box, S, ox, oy, cs, sn, flips, n, c, gray);
+    float value;
+    output_pixel<1>(ChannelSource{img, row_stride, c, gray}, W, H, box, S, ox, oy, cs, sn, flips,
+                    interp, &value);
+    return value;
 }
 
 // ---------------------------------------------------------------------------------------

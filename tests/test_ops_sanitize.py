@@ -1,4 +1,4 @@
-"""The CPU kernels under AddressSanitizer and UndefinedBehaviorSanitizer: csrc/
+"""The CPU kernels under AddressSanitizer and UndefinedBehaviorSanitizer: csrc/tools/
 sanitize_driver.cpp runs random cases through find_roi and crop_resize, with the AVX2
 kernels and with the baseline ones (GALAXYZOO_NO_AVX2=1), and checks every output pixel
 against gz_common.h's per-pixel definition (the one the CUDA backend follows) bit for bit."""
@@ -20,7 +20,8 @@ def test_kernels_are_clean_under_asan_and_ubsan(tmp_path):
     if compiler is None:
         pytest.skip("no C++ compiler")
     exe = tmp_path / "sanitize_driver"
-    sources = [CSRC / f for f in ("sanitize_driver.cpp", "find_roi.cpp", "crop_resize.cpp", "gray.cpp")]
+    sources = [CSRC / f for f in ("tools/sanitize_driver.cpp", "cpu/find_roi.cpp", "cpu/crop_resize.cpp",
+                                  "cpu/gray.cpp")]
     subprocess.run([compiler, "-std=c++17", "-O1", "-g", "-ffp-contract=off",
                     "-fsanitize=address,undefined", "-fno-sanitize-recover=all",
                     "-fno-omit-frame-pointer", f"-I{CSRC}", *map(str, sources), "-o", str(exe)],

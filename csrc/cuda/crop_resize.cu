@@ -1,8 +1,7 @@
-// crop_resize on the GPU: one thread per output pixel computes every channel, evaluating
-// gz_common.h's output_value with the per-pixel work shared across channels (tap weights,
-// sample coordinates). The arithmetic per channel is exactly the header's: integer sums on
-// the area path, the same float operations in the same order on the rotated path (built
-// with -fmad=false, see CMakeLists.txt), so the result equals the CPU backend's bit for bit.
+// crop_resize on the GPU: one thread per output pixel computes every channel with
+// gz_common.h's output_pixel<C>, the per-pixel work (tap weights, sample coordinates) shared
+// across channels. Built with -fmad=false (see CMakeLists.txt), so the float operations of
+// the rotated path round as on the CPU and the result equals the CPU backend's bit for bit.
 #include "cuda/crop_resize.h"
 
 #include <cmath>
@@ -18,9 +17,6 @@ namespace {
 
 constexpr int kTileX = 32, kTileY = 8;
 constexpr int kMaxSize = 4096;
-// Vertical tap weights are kept per thread up to this many taps (a 424 px box down to
-// 64 px needs 8); longer axes recompute them per column.
-constexpr int kCachedTaps = 16;
 
 struct Params {
     const std::uint8_t* images;
@@ -31,55 +27,6 @@ struct Params {
     const std::uint8_t* flips;
     float mean[3], std[3];
 };
-
-// area_pixel of gz_common.h for C channels at once (C == 1 means grey).
-template <int C>
-__device__ void area_pixel_c(const std::uint8_t* img, std::int64_t row_stride, Box box, int S, int ax, int ay,
-                             float* value) {
-    const int bw = box.x1 - box.x0, bh = box.y1 - box.y0;
-    const bool lin = area_uses_linear(bw, bh, S);
-    const AxisTaps tx = axis_taps(bw, S, ax, lin), ty = axis_taps(bh, S, ay, lin);
-    const bool cached = ty.count <= kCachedTaps;
-    std::uint32_t wy[kCachedTaps];
-    if (cached)
-        for (int j = 0; j < ty.count; ++j) wy[j] = axis_weight(bh, S, ay, lin, ty.first + j);
-    std::uint32_t total[C] = {};
-    for (int i = 0; i < tx.count; ++i) {
-        const int x = tx.first + i;
-        std::uint32_t inner[C] = {};
-        for (int j = 0; j < ty.count; ++j) {
-            const int y = ty.first + j;
-            const std::uint32_t weight = cached ? wy[j] : axis_weight(bh, S, ay, lin, y);
-            for (int c = 0; c < C; ++c)
-                inner[c] += weight * static_cast<std::uint32_t>(fetch(img, row_stride, box.x0 + x, box.y0 + y, c, C == 1));
-        }
-        const std::uint32_t wx = axis_weight(bw, S, ax, lin, x);
-        for (int c = 0; c < C; ++c) total[c] += wx * round_inner(inner[c]);
-    }
-    for (int c = 0; c < C; ++c) value[c] = area_value(total[c]);
-}
-
-// rotated_pixel of gz_common.h for C channels at once: same loop order, one sum per channel.
-template <int C>
-__device__ void rotated_pixel_c(const std::uint8_t* img, std::int64_t row_stride, int W, int H, Box box, int S,
-                                int ox, int oy, float cs, float sn, int flips, int n, float* value) {
-    const float bw = (float)(box.x1 - box.x0), bh = (float)(box.y1 - box.y0);
-    const float cx = 0.5f * (float)(box.x0 + box.x1), cy = 0.5f * (float)(box.y0 + box.y1);
-    float sum[C];
-    for (int c = 0; c < C; ++c) sum[c] = 0.0f;
-    for (int j = 0; j < n; ++j) {
-        float v = ((float)oy + ((float)j + 0.5f) / (float)n) / (float)S - 0.5f;
-        if (flips & GZ_FLIP_V) v = -v;
-        for (int i = 0; i < n; ++i) {
-            float u = ((float)ox + ((float)i + 0.5f) / (float)n) / (float)S - 0.5f;
-            if (flips & GZ_FLIP_H) u = -u;
-            const float ru = cs * u - sn * v, rv = sn * u + cs * v;
-            const float px = cx + bw * ru, py = cy + bh * rv;
-            for (int c = 0; c < C; ++c) sum[c] += bilinear(img, row_stride, W, H, px, py, c, C == 1);
-        }
-    }
-    for (int c = 0; c < C; ++c) value[c] = sum[c] / (float)(n * n);
-}
 
 __device__ inline void store(float* out, float v, float mean, float std) { *out = to_f32(v, mean, std); }
 __device__ inline void store(std::uint8_t* out, float v, float, float) { *out = to_u8(v); }
@@ -102,14 +49,7 @@ __global__ void __launch_bounds__(kTileX * kTileY) crop_resize_kernel(Params p, 
         const float cs = p.rot ? p.rot[2 * i] : 1.0f, sn = p.rot ? p.rot[2 * i + 1] : 0.0f;
         const int flips = p.flips ? p.flips[i] : 0;
         float value[C];
-        if (p.interp == GZ_INTERP_AREA && is_right_angle(cs, sn)) {
-            int ax, ay;
-            permute_output(S, (int)cs, (int)sn, flips, ox, oy, &ax, &ay);
-            area_pixel_c<C>(img, p.row_stride, box, S, ax, ay, value);
-        } else {
-            const int n = rotated_taps(box.x1 - box.x0, box.y1 - box.y0, S, p.interp);
-            rotated_pixel_c<C>(img, p.row_stride, p.w, p.h, box, S, ox, oy, cs, sn, flips, n, value);
-        }
+        output_pixel<C>(RgbSource<C>{img, p.row_stride}, p.w, p.h, box, S, ox, oy, cs, sn, flips, p.interp, value);
         for (int c = 0; c < C; ++c) store(dst + c * plane, value[c], p.mean[c], p.std[c]);
     }
 }

@@ -1,10 +1,10 @@
 // crop_resize: area/linear resampling of the box (integer: a vertical pass over whole rows,
 // then the horizontal taps of the S resulting rows), or supersampled bilinear when rotated;
 // then the output permutation for flips and right angles, and the dtype conversion.
-#include "crop_resize.h"
+#include "cpu/crop_resize.h"
 
-#include "gray.h"
-#include "parallel.h"
+#include "cpu/gray.h"
+#include "cpu/parallel.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define GZ_X86_DISPATCH 1
@@ -225,13 +225,19 @@ void area_resample(const uint8_t* img, int64_t row_stride, const Box& b, const R
 
 // Rotated (or interp "bilinear"): rotated_pixel of gz_common.h, evaluated from a packed
 // copy of the rows the sampling can reach (one uint32 per pixel: R | G << 8 | B << 16, or
-// the grey level), so one load or one gather fetches every channel of a tap. The float
-// operations per channel are exactly those of gz_common.h, in the same order, in the
-// scalar and in the AVX2 version (8 output columns per vector) alike.
+// the grey level), so one load or one gather fetches every channel of a tap. The scalar
+// version is gz_common.h's rotated_pixel<C> itself, reading the band; the AVX2 version
+// (8 output columns per vector) performs the same float operations per channel, in the same
+// order.
 struct Band {
     const uint32_t* px;  // rows y0 .. y1 - 1 of the image, w pixels each
     int w, h, y0, y1;
-    uint32_t at(int x, int y) const { return px[(int64_t)(y - y0) * w + x]; }
+    // A gz_common.h pixel source over the w x h image: channel c of pixel (x, y), y clamped
+    // into the band (a no-op: sampled_rows leaves a margin).
+    int operator()(int x, int y, int c) const {
+        const uint32_t q = px[(int64_t)(gz_clamp(y, y0, y1 - 1) - y0) * w + x];
+        return (int)((q >> (8 * c)) & 255);
+    }
 };
 
 // The rows bilinear taps can reach for box b under rotation (cs, sn), with a margin.
@@ -255,30 +261,9 @@ GZ_MULTIVERSION void pack_rows(const uint8_t* img, int64_t row_stride, int w, in
     }
 }
 
-// gz::bilinear for all C channels of the packed band (ys clamped into the band, which the
-// margin of sampled_rows makes a no-op).
-template <int C>
-inline void bilinear_packed(const Band& band, float px, float py, float* sum) {
-    const float fx = px - 0.5f, fy = py - 0.5f;
-    const float flx = floorf(fx), fly = floorf(fy);
-    const float ax = fx - flx, ay = fy - fly;
-    const int ix = (int)gz_clamp(flx, -2.0f, (float)band.w), iy = (int)gz_clamp(fly, -2.0f, (float)band.h);
-    const int xa = gz_clamp(ix, 0, band.w - 1), xb = gz_clamp(ix + 1, 0, band.w - 1);
-    const int ya = gz_clamp(gz_clamp(iy, 0, band.h - 1), band.y0, band.y1 - 1);
-    const int yb = gz_clamp(gz_clamp(iy + 1, 0, band.h - 1), band.y0, band.y1 - 1);
-    const uint32_t q00 = band.at(xa, ya), q01 = band.at(xb, ya);
-    const uint32_t q10 = band.at(xa, yb), q11 = band.at(xb, yb);
-    for (int c = 0; c < C; ++c) {
-        const float p00 = (float)((q00 >> (8 * c)) & 255), p01 = (float)((q01 >> (8 * c)) & 255);
-        const float p10 = (float)((q10 >> (8 * c)) & 255), p11 = (float)((q11 >> (8 * c)) & 255);
-        const float top = (1.0f - ax) * p00 + ax * p01;
-        const float bot = (1.0f - ax) * p10 + ax * p11;
-        sum[c] += (1.0f - ay) * top + ay * bot;
-    }
-}
-
 struct Rotation {
-    float cs, sn, bw, bh, cx, cy;
+    Box box;
+    float cs, sn, bw, bh, cx, cy;  // bw ... cy: as rotated_pixel derives them from box
     int n, S, flips;
 };
 
@@ -287,20 +272,10 @@ template <int C>
 void rotated_scalar(const Band& band, const Rotation& r, int oy, int from, int to,
                     float* values) {
     const int64_t plane = (int64_t)r.S * r.S;
-    const float nn = (float)(r.n * r.n);
     for (int ox = from; ox < to; ++ox) {
-        float sum[3] = {0.0f, 0.0f, 0.0f};
-        for (int j = 0; j < r.n; ++j) {
-            float v = ((float)oy + ((float)j + 0.5f) / (float)r.n) / (float)r.S - 0.5f;
-            if (r.flips & GZ_FLIP_V) v = -v;
-            for (int i = 0; i < r.n; ++i) {
-                float u = ((float)ox + ((float)i + 0.5f) / (float)r.n) / (float)r.S - 0.5f;
-                if (r.flips & GZ_FLIP_H) u = -u;
-                const float ru = r.cs * u - r.sn * v, rv = r.sn * u + r.cs * v;
-                bilinear_packed<C>(band, r.cx + r.bw * ru, r.cy + r.bh * rv, sum);
-            }
-        }
-        for (int c = 0; c < C; ++c) values[c * plane + (int64_t)ox * r.S + oy] = sum[c] / nn;
+        float value[C];
+        rotated_pixel<C>(band, band.w, band.h, r.box, r.S, ox, oy, r.cs, r.sn, r.flips, r.n, value);
+        for (int c = 0; c < C; ++c) values[c * plane + (int64_t)ox * r.S + oy] = value[c];
     }
 }
 
@@ -384,7 +359,7 @@ __attribute__((target("avx2"))) void rotated_row_avx2(const Band& band, const Ro
 void rotated_resample(const uint8_t* img, int h, int w, int64_t row_stride, const Box& b,
                       float cs, float sn, int flips, const ResizeParams& p, ResizeWorkspace& ws) {
     const int S = p.size, C = p.channels();
-    const Rotation r{cs, sn, (float)(b.x1 - b.x0), (float)(b.y1 - b.y0),
+    const Rotation r{b, cs, sn, (float)(b.x1 - b.x0), (float)(b.y1 - b.y0),
                      0.5f * (float)(b.x0 + b.x1), 0.5f * (float)(b.y0 + b.y1),
                      rotated_taps(b.x1 - b.x0, b.y1 - b.y0, S, p.interp), S, flips};
     int y0, y1;

@@ -2,7 +2,7 @@
 // image is still in cache.
 #pragma once
 
-#include "batch.h"
+#include "cpu/batch.h"
 
 namespace gz {
 

@@ -3,7 +3,7 @@
 
 #include <vector>
 
-#include "batch.h"
+#include "cpu/batch.h"
 
 namespace gz {
 

@@ -3,7 +3,7 @@
 // so hi = 38R+75G+14B <= 32385 and lo = 35R+17G+76B <= 32640 fit pmaddubsw's int16, and
 // (128*hi + lo + 8192) >> 14 == (hi + ((lo + 8192) >> 7)) >> 7 (the dropped low 7 bits of
 // lo + 8192 can never carry across a multiple of 2^14).
-#include "gray.h"
+#include "cpu/gray.h"
 
 #include <stdlib.h>
 

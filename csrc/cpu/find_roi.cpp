@@ -1,12 +1,12 @@
 // find_roi: grey rows (AVX2), foreground bits by comparison, runs from the bit edges,
 // union-find over the runs (8-connectivity), per-component statistics in one pass over the
 // runs, then the choice and box rules of gz_common.h.
-#include "find_roi.h"
+#include "cpu/find_roi.h"
 
 #include <string.h>
 
-#include "gray.h"
-#include "parallel.h"
+#include "cpu/gray.h"
+#include "cpu/parallel.h"
 
 namespace gz {
 namespace {

@@ -10,9 +10,9 @@
 #include <cmath>
 #include <string>
 
-#include "crop_resize.h"
-#include "find_roi.h"
-#include "preprocess.h"
+#include "cpu/crop_resize.h"
+#include "cpu/find_roi.h"
+#include "cpu/preprocess.h"
 
 namespace py = pybind11;
 using namespace gz;

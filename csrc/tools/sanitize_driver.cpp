@@ -12,8 +12,8 @@
 #include <random>
 #include <vector>
 
-#include "crop_resize.h"
-#include "find_roi.h"
+#include "cpu/crop_resize.h"
+#include "cpu/find_roi.h"
 
 using namespace gz;
 

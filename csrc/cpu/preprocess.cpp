@@ -1,8 +1,8 @@
-#include "preprocess.h"
+#include "cpu/preprocess.h"
 
-#include "crop_resize.h"
-#include "find_roi.h"
-#include "parallel.h"
+#include "cpu/crop_resize.h"
+#include "cpu/find_roi.h"
+#include "cpu/parallel.h"
 
 namespace gz {
 
