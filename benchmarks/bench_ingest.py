@@ -6,7 +6,7 @@
 The same 1,024 files are read into memory as bytes first (disk speed is not measured).
 Seed pipeline, one image at a time on one core: ``cv2.imdecode`` at full size, seed 002's ROI
 (grey, threshold 10, largest contour's padded square) and an INTER_AREA resize. galaxyzoo:
-:func:`galaxyzoo.ingest.crop_blobs` — libjpeg-turbo decode at a DCT scale ≥ 2×64 px (again,
+:func:`galaxyzoo.workflows.ingest.crop_blobs` — libjpeg-turbo decode at a DCT scale ≥ 2×64 px (again,
 finer, when the ROI is under 64 px there), the native ``preprocess`` (central ROI), uint8
 crops — on one core, and on every core through worker processes (bytes in, crops back, the
 transfer included). Ratios are to the seed pipeline measured in the same run; the gates are
@@ -27,7 +27,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_ops import seed_roi_resize  # noqa: E402  (the seed's ROI + resize, shared)
 
-from galaxyzoo.ingest import IngestOptions, crop_blobs  # noqa: E402
+from galaxyzoo.workflows.ingest import IngestOptions, crop_blobs  # noqa: E402
 
 SAMPLE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "gz2_sample" / "images"
 N_IMAGES = 1024

@@ -25,10 +25,12 @@ from pathlib import Path
 
 import torch
 
-from galaxyzoo.dask_engine import dask_client, dask_ingest, dask_predict
-from galaxyzoo.ingest import IngestOptions, ingest, walk_images
-from galaxyzoo.predict import predict_files
-from galaxyzoo.train import TrainConfig, train
+from galaxyzoo.workflows.dask_engine import dask_client, dask_ingest, dask_predict
+from galaxyzoo.data.inputs import walk_images
+from galaxyzoo.workflows.ingest import ingest, IngestOptions
+from galaxyzoo.workflows.predict import predict_files
+from galaxyzoo.workflows.train import train
+from galaxyzoo.workflows.train_config import TrainConfig
 
 SAMPLE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "gz2_sample" / "images"
 OPTS = IngestOptions(size=64)
@@ -101,7 +103,7 @@ def main() -> int:
         for workers in (1, 2):
             start = time.perf_counter()
             with dask_client(workers=workers) as client:
-                client.run(lambda: __import__("galaxyzoo.dask_engine"))  # workers' first imports
+                client.run(lambda: __import__("galaxyzoo.workflows.dask_engine"))  # workers' first imports
                 notes.append(f"Dask local cluster of {workers}: {time.perf_counter() - start:.1f} s to start "
                              "(not counted)")
                 run_ingest(f"Dask, {workers} worker(s)",

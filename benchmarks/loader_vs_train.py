@@ -20,7 +20,9 @@ from pathlib import Path
 import torch
 
 import galaxyzoo
-from galaxyzoo.data.pipeline import Augment, BatchLoader, Preprocessing, default_workers
+from galaxyzoo.data.augment import Augment
+from galaxyzoo.data.pipeline import BatchLoader, default_workers
+from galaxyzoo.data.preprocessing import Preprocessing
 from galaxyzoo.data.shards import ShardDataset
 
 SAMPLE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "gz2_sample"

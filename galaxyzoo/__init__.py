@@ -1,10 +1,9 @@
 """galaxyzoo: a plugin-based model zoo for galaxy-morphology classification."""
 from __future__ import annotations
 
+from .errors import GalaxyzooError, PluginError, UnknownNameError, UserError
 from .hookspecs import hookimpl
 from .registry import (
-    PluginError,
-    UnknownNameError,
     create_dataset,
     create_metric,
     create_model,
@@ -23,12 +22,14 @@ __version__ = "0.1.0"
 
 __all__ = [
     "DatasetSpec",
+    "GalaxyzooError",
     "MetricSpec",
     "ModelSpec",
     "PluginError",
     "RecipeSpec",
     "Task",
     "UnknownNameError",
+    "UserError",
     "create_dataset",
     "create_metric",
     "create_model",

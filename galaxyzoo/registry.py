@@ -16,35 +16,11 @@ import fnmatch
 import threading
 from typing import Any, Callable
 
+from .errors import PluginError, UnknownNameError, UserError
 from .plugin_loading import KINDS, Entry, Loaded, PluginRecord, env_flag, load_plugins, normalize_dist
 from .specs import DatasetSpec, MetricSpec, ModelSpec, RecipeSpec, resolve_builder
 
 STRICT_ENV = "GALAXYZOO_STRICT_PLUGINS"
-
-
-class PluginError(RuntimeError):
-    """A plugin is broken: it failed to load (strict mode) or its builder cannot be imported."""
-
-    def __init__(self, message: str, problems: tuple = ()):
-        super().__init__(message)
-        self.problems = problems
-
-
-class UnknownNameError(KeyError):
-    """No model/dataset/metric/recipe of that name; the message suggests close matches."""
-
-    def __init__(self, kind: str, name: str, suggestions: list[str], broken_plugins: int):
-        self.kind, self.name, self.suggestions = kind, name, suggestions
-        message = f"unknown {kind} {name!r}"
-        if suggestions:
-            message += "; did you mean " + " or ".join(repr(s) for s in suggestions) + "?"
-        message += f" (see `galaxyzoo list {kind}s`)"
-        if broken_plugins:
-            message += f"; note: {broken_plugins} plugin(s) failed to load, see `galaxyzoo plugins`"
-        super().__init__(message)
-
-    def __str__(self) -> str:  # KeyError would repr() the message
-        return str(self.args[0])
 
 
 _state: Loaded | None = None
@@ -92,7 +68,7 @@ def plugins() -> tuple[PluginRecord, ...]:
 
 def _check_kind(kind: str) -> None:
     if kind not in KINDS:
-        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+        raise UserError(f"kind must be one of {KINDS}, got {kind!r}")
 
 
 def list_entries(kind: str, pattern: str = "*") -> list[Entry]:
@@ -165,12 +141,12 @@ def create_model(
     """Build a model; ``in_chans``/``input_size`` default to the spec's, ``options`` override its defaults.
 
     Every model also takes ``head="tree"`` (and ``head_activation``): the GZ2 decision-tree
-    output layer of :mod:`galaxyzoo.heads`, put on top of the built network.
+    output layer of :mod:`galaxyzoo.gz2.heads`, put on top of the built network.
     """
-    from . import heads
+    from .gz2 import heads
 
     if not isinstance(num_outputs, int) or num_outputs < 1:
-        raise ValueError(f"num_outputs must be a positive integer, got {num_outputs!r}")
+        raise UserError(f"num_outputs must be a positive integer, got {num_outputs!r}")
     entry = _find("model", name)
     spec: ModelSpec = entry.spec
     build = _resolve(entry, spec.builder)
@@ -190,7 +166,7 @@ def create_dataset(name: str, split: str = "train", root: Any = None, **options:
     entry = _find("dataset", name)
     spec: DatasetSpec = entry.spec
     if spec.splits and split not in spec.splits:
-        raise ValueError(f"dataset {spec.name!r} has splits {spec.splits}, not {split!r}")
+        raise UserError(f"dataset {spec.name!r} has splits {spec.splits}, not {split!r}")
     build = _resolve(entry, spec.builder)
     return build(split=split, root=root, **{**spec.defaults, **options})
 

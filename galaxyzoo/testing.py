@@ -17,11 +17,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .errors import ContractError
 from .specs import DatasetSpec, MetricSpec, ModelSpec, Task, resolve_builder
-
-
-class ContractError(AssertionError):
-    """A spec's builder or function breaks the plugin contract."""
 
 
 @dataclass(frozen=True)
@@ -159,7 +156,7 @@ def _metric_cases(kind: str) -> tuple[Task, np.ndarray, dict[str, np.ndarray]]:
         eye = np.eye(3, dtype=np.float32)
         random = rng.dirichlet(np.ones(3), size=labels.size).astype(np.float32)
         return task, labels, {"perfect": eye[labels], "wrong": eye[(labels + 1) % 3], "random": random}
-    from . import gz2_tree
+    from .gz2 import tree as gz2_tree
 
     def fractions() -> np.ndarray:
         raw = rng.random((12, gz2_tree.NUM_COLUMNS)) + 0.05

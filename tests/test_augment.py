@@ -10,10 +10,9 @@ import torch
 
 import galaxyzoo
 from galaxyzoo.cli.train_cmd import parse_augment
-from galaxyzoo.data.pipeline import (
-    Augment, BatchLoader, BatchPlan, BoxCache, EpochBatches, Preprocessing, _preprocess, adjust_contrast,
-    shear_images, shift_boxes, zoom_boxes,
-)
+from galaxyzoo.data.augment import adjust_contrast, Augment, shear_images, shift_boxes, zoom_boxes
+from galaxyzoo.data.pipeline import _preprocess, BatchLoader, BatchPlan, BoxCache, EpochBatches
+from galaxyzoo.data.preprocessing import Preprocessing
 
 
 @pytest.fixture(scope="module")

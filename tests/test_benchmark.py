@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from galaxyzoo.benchmark import RunResult, aggregate, write_leaderboard
+from galaxyzoo.workflows.benchmark import RunResult, aggregate, write_leaderboard
 from galaxyzoo.cli import main
 
 TINY = ["--dataset-opt", "num_samples=48", "--dataset-opt", "image_size=48", "--size", "32",

@@ -10,7 +10,8 @@ import pytest
 import torch
 
 import galaxyzoo
-from galaxyzoo import checkpoint as ckpt
+from galaxyzoo.atomic import atomic_symlink
+from galaxyzoo.workflows import checkpoint as ckpt
 
 
 def test_split_and_join_round_trip_nested_state():
@@ -129,7 +130,7 @@ def test_pickle_disguised_as_safetensors_is_rejected_unopened(tmp_path):
 def test_resolve_run_directory_and_errors(tmp_path):
     run = tmp_path / "run"
     saved = write_simple(ckpt.epoch_dir(run, 2), epoch=2)
-    ckpt.atomic_symlink(run / "best", saved)
+    atomic_symlink(run / "best", saved)
     assert ckpt.resolve(run) == saved.resolve()
     assert ckpt.run_dir_of(saved) == run
     with pytest.raises(ckpt.CheckpointError, match="no such checkpoint"):
@@ -149,25 +150,6 @@ def test_find_latest_ignores_orphans_and_prune_keeps_what_is_asked(tmp_path):
     assert ckpt.find_latest(run) == second
     ckpt.prune(run, {first})
     assert sorted(p.name for p in (run / ckpt.EPOCH_DIRS).iterdir()) == ["epoch-0001"]
-
-
-def test_atomic_write_replaces_and_leaves_no_temporary_files(tmp_path):
-    target = tmp_path / "a.json"
-    ckpt.atomic_write_json(target, {"x": 1})
-    ckpt.atomic_write_json(target, {"x": 2})
-    assert json.loads(target.read_text()) == {"x": 2}
-    assert os.listdir(tmp_path) == ["a.json"]
-    assert oct(target.stat().st_mode & 0o777) != oct(0o600)  # a normal file's mode, not mkstemp's
-    with pytest.raises(TypeError):
-        ckpt.atomic_write_bytes(target, "not bytes")
-    assert os.listdir(tmp_path) == ["a.json"] and json.loads(target.read_text()) == {"x": 2}
-
-
-def test_atomic_symlink_points_relative(tmp_path):
-    target = tmp_path / "checkpoints" / "epoch-0001"
-    target.mkdir(parents=True)
-    ckpt.atomic_symlink(tmp_path / "last", target)
-    assert os.readlink(tmp_path / "last") == os.path.join("checkpoints", "epoch-0001")
 
 
 def test_load_model_rebuilds_through_the_registry(tmp_path):

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 import galaxyzoo
-from galaxyzoo import gz2_tree
+from galaxyzoo.gz2 import tree as gz2_tree
 from galaxyzoo.testing import check_model
 from galaxyzoo_builtin.nets import convnext
 

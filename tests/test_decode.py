@@ -23,7 +23,7 @@ from galaxyzoo.data.decode import (
     sniff_format,
     verify_images,
 )
-from galaxyzoo.data.errors import DECODE_REASONS, DecodeError
+from galaxyzoo.errors import DECODE_REASONS, DecodeError
 
 RGB = galaxy_like(96, 128)
 JPEG = encode(RGB)

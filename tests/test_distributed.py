@@ -18,7 +18,7 @@ TINY = ["--model", "dense_mlp", "--model-opt", "hidden=32", "--model-opt", "drop
         "--size", "16", "--batch-size", "8", "--epochs", "2", "--workers", "0", "--quiet"]
 # What a process that dies in C++ (std::terminate, abort) or in the interpreter leaves on stderr.
 ABORT_SIGNS = ("terminate called", "Aborted", "core dumped", "Fatal Python error", "Segmentation fault")
-# Names of the C++ threads of a gloo process group (see galaxyzoo.distributed).
+# Names of the C++ threads of a gloo process group (see galaxyzoo.runtime).
 GLOO_THREADS = ("gloo", "pt_gloo")
 
 # Runs the CLI's main as `python -m galaxyzoo.cli` would, then lists the threads and child

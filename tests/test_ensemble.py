@@ -12,14 +12,18 @@ import pytest
 import torch
 
 import galaxyzoo
-from galaxyzoo.checkpoint import load_model, resolve
+from galaxyzoo.workflows.checkpoint import load_model, resolve
 from galaxyzoo.cli import main
 from galaxyzoo.data.bad_inputs import encode, galaxy_like
-from galaxyzoo.data.pipeline import BatchLoader, Preprocessing
-from galaxyzoo.evaluate import compute_metrics, evaluate_checkpoint, probability_loss, run_inference
-from galaxyzoo.ingest import IngestOptions, ingest, walk_images
-from galaxyzoo.predict import predict_files
-from galaxyzoo.train import TrainConfig, train
+from galaxyzoo.data.pipeline import BatchLoader
+from galaxyzoo.data.preprocessing import Preprocessing
+from galaxyzoo.workflows.evaluate import evaluate_checkpoint
+from galaxyzoo.workflows.inference import compute_metrics, probability_loss, run_inference
+from galaxyzoo.data.inputs import walk_images
+from galaxyzoo.workflows.ingest import ingest, IngestOptions
+from galaxyzoo.workflows.predict import predict_files
+from galaxyzoo.workflows.train import train
+from galaxyzoo.workflows.train_config import TrainConfig
 
 DATA = {"num_samples": 24, "image_size": 48}
 CLASSES = galaxyzoo.create_dataset("synthetic", "test", **DATA).task.outputs
@@ -154,7 +158,7 @@ def test_members_that_do_not_match_are_refused_before_anything_is_written(runs, 
 
 def test_dask_ensemble_equals_local(runs, inputs, tmp_path):
     pytest.importorskip("distributed", reason='Dask is not installed (pip install "galaxyzoo[dask]")')
-    from galaxyzoo.dask_engine import dask_client, dask_predict
+    from galaxyzoo.workflows.dask_engine import dask_client, dask_predict
 
     members = [runs["a"], runs["b"]]
     local = predict_files(members, inputs, tmp_path / "local.csv", batch_size=4, device="cpu", threads=1,
@@ -163,7 +167,7 @@ def test_dask_ensemble_equals_local(runs, inputs, tmp_path):
         dask = dask_predict(members, inputs, tmp_path / "dask.csv", client, batch_size=4, chunk_batches=1,
                             device="cpu", progress=False)
         # Each worker holds one Predictor, keyed on both members' weights.
-        keys = client.run(lambda: [k[0] for k in sys.modules["galaxyzoo.dask_engine"]._loaded])
+        keys = client.run(lambda: [k[0] for k in sys.modules["galaxyzoo.workflows.dask_engine"]._loaded])
     assert (dask.rows, dask.errors) == (local.rows, local.errors)
     assert (tmp_path / "dask.csv").read_bytes() == (tmp_path / "local.csv").read_bytes()
     assert any(keys.values())

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from galaxyzoo import gz2_tree as tree
+from galaxyzoo.gz2 import tree
 
 
 def random_probabilities(n: int, seed: int = 0) -> np.ndarray:

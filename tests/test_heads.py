@@ -6,8 +6,9 @@ import pytest
 import torch
 
 import galaxyzoo
-from galaxyzoo import gz2_tree, heads
-from galaxyzoo.evaluate import task_loss, to_probabilities
+from galaxyzoo.gz2 import heads, tree as gz2_tree
+from galaxyzoo.workflows.inference import to_probabilities
+from galaxyzoo.workflows.inference import task_loss
 from galaxyzoo.specs import Task
 
 VOTES = Task("vote_fractions", gz2_tree.COLUMNS)
@@ -65,8 +66,9 @@ def test_bad_head_options_are_rejected():
 
 
 def test_a_tree_head_run_trains_and_its_checkpoint_predicts_tree_fractions(tmp_path):
-    from galaxyzoo.checkpoint import load_model
-    from galaxyzoo.train import TrainConfig, train
+    from galaxyzoo.workflows.checkpoint import load_model
+    from galaxyzoo.workflows.train import train
+    from galaxyzoo.workflows.train_config import TrainConfig
 
     config = TrainConfig(model="two_conv", dataset="synthetic_votes", input_size=24, epochs=1, batch_size=16,
                          model_options={"head": "tree"}, dataset_options={"num_samples": 40, "image_size": 48},
@@ -82,7 +84,7 @@ def test_a_tree_head_run_trains_and_its_checkpoint_predicts_tree_fractions(tmp_p
     from PIL import Image
 
     from galaxyzoo.data import synthetic
-    from galaxyzoo.predict import predict_files
+    from galaxyzoo.workflows.predict import predict_files
 
     paths = []
     for i, image in enumerate(synthetic.images(0, "test", range(3), 48)):

@@ -7,9 +7,9 @@ import torch
 
 import galaxyzoo
 from galaxyzoo import ops
-from galaxyzoo.data.pipeline import (
-    Augment, BatchLoader, EpochBatches, Preprocessing, Subset, random_subset,
-)
+from galaxyzoo.data.augment import Augment
+from galaxyzoo.data.pipeline import BatchLoader, EpochBatches, random_subset, Subset
+from galaxyzoo.data.preprocessing import Preprocessing
 
 AUGMENT = Augment(rotate=True, flip=True)
 

@@ -9,16 +9,18 @@ import pyarrow.parquet as pq
 import pytest
 import torch
 
-from galaxyzoo import gz2_tree
-from galaxyzoo.checkpoint import load_model
+from galaxyzoo.gz2 import tree as gz2_tree
+from galaxyzoo.workflows.checkpoint import load_model
 from galaxyzoo.data.bad_inputs import encode, galaxy_like
-from galaxyzoo.data.pipeline import Preprocessing
+from galaxyzoo.data.preprocessing import Preprocessing
 from galaxyzoo.data.shards import ShardDataset
-from galaxyzoo.evaluate import to_probabilities
-from galaxyzoo.ingest import IngestOptions, ingest, walk_images
-from galaxyzoo.predict import predict_files
+from galaxyzoo.workflows.inference import to_probabilities
+from galaxyzoo.data.inputs import walk_images
+from galaxyzoo.workflows.ingest import ingest, IngestOptions
+from galaxyzoo.workflows.predict import predict_files
 from galaxyzoo.specs import Task
-from galaxyzoo.train import TrainConfig, train
+from galaxyzoo.workflows.train import train
+from galaxyzoo.workflows.train_config import TrainConfig
 
 SIZE = 24
 

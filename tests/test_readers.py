@@ -10,8 +10,9 @@ import pytest
 
 from galaxyzoo.data.bad_inputs import encode, galaxy_like
 from galaxyzoo.data.decode import decode_image
-from galaxyzoo.data.errors import DatasetNotFoundError, count_reasons
-from galaxyzoo.gz2_tree import COLUMNS
+from galaxyzoo.data.problems import count_reasons
+from galaxyzoo.errors import DatasetNotFoundError
+from galaxyzoo.gz2.tree import COLUMNS
 from galaxyzoo.specs import resolve_builder
 from galaxyzoo.testing import check_dataset
 from galaxyzoo_builtin.real_datasets import REAL_DATASETS

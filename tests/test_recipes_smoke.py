@@ -7,10 +7,11 @@ import math
 import pytest
 
 import galaxyzoo
-from galaxyzoo import gz2_tree
-from galaxyzoo.checkpoint import load_model
-from galaxyzoo.heads import outputs_fractions
-from galaxyzoo.train import TrainConfig, train
+from galaxyzoo.gz2 import tree as gz2_tree
+from galaxyzoo.workflows.checkpoint import load_model
+from galaxyzoo.gz2.heads import outputs_fractions
+from galaxyzoo.workflows.train import train
+from galaxyzoo.workflows.train_config import TrainConfig
 
 RECIPES = galaxyzoo.list_recipes()
 

@@ -7,8 +7,9 @@ import torch
 from torch import nn
 
 from galaxyzoo import DatasetSpec, MetricSpec, ModelSpec, Task
-from galaxyzoo.data.errors import DatasetNotFoundError
-from galaxyzoo.testing import ContractError, check_dataset, check_metric, check_model
+from galaxyzoo.errors import DatasetNotFoundError
+from galaxyzoo.errors import ContractError
+from galaxyzoo.testing import check_dataset, check_metric, check_model
 
 TASK = Task("classification", ("a", "b"))
 

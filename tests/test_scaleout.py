@@ -8,13 +8,14 @@ from pathlib import Path
 import pytest
 
 from galaxyzoo.data.bad_inputs import encode, galaxy_like, write_bad_inputs
-from galaxyzoo.ingest import STOP_AFTER_ENV, IngestOptions, ingest, walk_images
+from galaxyzoo.data.inputs import walk_images
+from galaxyzoo.workflows.ingest import ingest, IngestOptions, STOP_AFTER_ENV
 
 distributed = pytest.importorskip("distributed", reason='Dask is not installed (pip install "galaxyzoo[dask]")')
 
 from galaxyzoo.cli import main  # noqa: E402
-from galaxyzoo.dask_engine import dask_client, dask_ingest, dask_predict  # noqa: E402
-from galaxyzoo.predict import predict_files  # noqa: E402
+from galaxyzoo.workflows.dask_engine import dask_client, dask_ingest, dask_predict  # noqa: E402
+from galaxyzoo.workflows.predict import predict_files  # noqa: E402
 
 SAMPLE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "gz2_sample"
 SIZE = 32
@@ -90,7 +91,8 @@ def test_dask_ingest_resumes_a_killed_local_one(client, source, tmp_path, run_cl
 @pytest.fixture(scope="module")
 def votes_run(tmp_path_factory):
     """A one-epoch vote-fraction model on synthetic galaxies (ROI mode central)."""
-    from galaxyzoo.train import TrainConfig, train
+    from galaxyzoo.workflows.train import train
+    from galaxyzoo.workflows.train_config import TrainConfig
 
     config = TrainConfig(model="two_conv", dataset="synthetic_votes", input_size=24, epochs=1,
                          batch_size=16, dataset_options={"num_samples": 32, "image_size": 48})
@@ -108,7 +110,7 @@ def test_predict_on_two_workers_equals_single_process(client, source, votes_run,
     assert (dask.rows, dask.errors) == (local.rows, local.errors) and 0 < dask.errors < dask.rows
     assert (tmp_path / "dask.csv").read_bytes() == (tmp_path / "local.csv").read_bytes()
     # Each worker loaded the model once, for all its chunks.
-    loaded = client.run(lambda: len(getattr(sys.modules.get("galaxyzoo.dask_engine"), "_loaded", {})))
+    loaded = client.run(lambda: len(getattr(sys.modules.get("galaxyzoo.workflows.dask_engine"), "_loaded", {})))
     assert sorted(loaded.values()) == [1, 1]
 
 

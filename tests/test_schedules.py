@@ -6,7 +6,7 @@ import math
 import pytest
 import torch
 
-from galaxyzoo.train import TrainConfig, make_scheduler
+from galaxyzoo.workflows.train_config import make_scheduler, TrainConfig
 
 
 def _rates(schedule: str, epochs: int = 10, steps_per_epoch: int = 10, lr: float = 0.04) -> list[float]:

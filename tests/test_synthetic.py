@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pytest
 
-from galaxyzoo import gz2_tree
+from galaxyzoo.gz2 import tree as gz2_tree
 from galaxyzoo.data import synthetic
 from galaxyzoo_builtin.synthetic import SyntheticGalaxies, classes, vote_fractions
 

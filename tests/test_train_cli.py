@@ -16,7 +16,8 @@ import torch
 from PIL import Image
 
 import galaxyzoo
-from galaxyzoo import gz2_tree, ops
+from galaxyzoo import ops
+from galaxyzoo.gz2 import tree as gz2_tree
 
 # 24 synthetic images of 48 px per split, 32 px model inputs: seconds per run.
 TINY = ["--dataset-opt", "num_samples=24", "--dataset-opt", "image_size=48", "--size", "32",
@@ -206,7 +207,8 @@ def test_balanced_class_weights():
     from types import SimpleNamespace
 
     from galaxyzoo.specs import Task
-    from galaxyzoo.train import TrainConfig, class_weights
+    from galaxyzoo.workflows.train import class_weights
+    from galaxyzoo.workflows.train_config import TrainConfig
 
     data = SimpleNamespace(task=Task("classification", ("a", "b", "c")), targets=np.array([0, 0, 0, 1]))
     config = TrainConfig(model="m", dataset="d", loss="balanced")
@@ -217,7 +219,7 @@ def test_balanced_class_weights():
 
 
 def test_schedules_and_optimizers():
-    from galaxyzoo.train import TrainConfig, make_optimizer, make_scheduler
+    from galaxyzoo.workflows.train_config import make_optimizer, make_scheduler, TrainConfig
 
     config = TrainConfig(model="m", dataset="d", epochs=2, lr=0.1, optimizer="sgd")
     param = torch.nn.Parameter(torch.zeros(1))
@@ -241,9 +243,10 @@ def test_schedules_and_optimizers():
 
 def test_predict_matches_evaluation_of_the_same_images(trained, tmp_path):
     """A catalog row is what evaluation computes for that image: same decode size, same crop."""
-    from galaxyzoo.checkpoint import load_model
-    from galaxyzoo.data.pipeline import BatchLoader, Preprocessing, Subset
-    from galaxyzoo.evaluate import run_inference
+    from galaxyzoo.workflows.checkpoint import load_model
+    from galaxyzoo.data.pipeline import BatchLoader, Subset
+    from galaxyzoo.data.preprocessing import Preprocessing
+    from galaxyzoo.workflows.inference import run_inference
 
     model, meta, _ = load_model(trained)
     data = galaxyzoo.create_dataset("synthetic", "test", **meta["dataset_options"])

@@ -12,10 +12,11 @@ from PIL import Image
 from torch import nn
 
 import galaxyzoo
-from galaxyzoo import gz2_tree
-from galaxyzoo.data.pipeline import BatchLoader, Preprocessing
-from galaxyzoo.evaluate import run_inference, transform_view, tta_views
-from galaxyzoo.heads import wrap
+from galaxyzoo.gz2 import tree as gz2_tree
+from galaxyzoo.data.pipeline import BatchLoader
+from galaxyzoo.data.preprocessing import Preprocessing
+from galaxyzoo.workflows.inference import run_inference, transform_view, tta_views
+from galaxyzoo.gz2.heads import wrap
 
 from test_train_cli import TINY, cli, ok
 
@@ -118,7 +119,7 @@ def tiny_run(tmp_path_factory) -> Path:
 
 
 def test_cli_evaluate_and_predict_with_tta(tiny_run, tmp_path):
-    from galaxyzoo.checkpoint import load_model
+    from galaxyzoo.workflows.checkpoint import load_model
     from galaxyzoo.data.pipeline import Subset
 
     done = ok(cli("evaluate", tiny_run, "--tta", "8", "--workers", "0", "--quiet", "--out", tmp_path / "ev",

@@ -9,7 +9,7 @@ import torch
 from safetensors.torch import save_file
 
 import galaxyzoo
-from galaxyzoo.data.pipeline import Preprocessing
+from galaxyzoo.data.preprocessing import Preprocessing
 from galaxyzoo_builtin.nets import dieleman, resnet_imagenet
 
 

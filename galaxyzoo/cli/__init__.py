@@ -2,12 +2,21 @@
 
 Each sub-command lives in its own module exposing ``register(subparsers)``; the module sets
 ``func`` on its parser, called with the parsed arguments and returning an exit code.
+
+Errors are reported here, once for every command: a :class:`~galaxyzoo.errors.UserError` or an
+operating-system error (a file that cannot be read or written) is one line on stderr and exit
+status 2; any other exception is a bug in galaxyzoo or a plugin, printed with its traceback,
+exit status 70. Modules behind the commands are imported only when a command runs, so
+`galaxyzoo --help` and `list` stay free of torch.
 """
 from __future__ import annotations
 
 import argparse
 import importlib
 import sys
+import traceback
+
+from ..errors import INTERNAL_ERROR_EXIT, USER_ERROR_EXIT, UserError
 
 # Order here is the order in `galaxyzoo --help`.
 COMMAND_MODULES = (
@@ -47,8 +56,23 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. `galaxyzoo list models | head`
         sys.stderr.close()
         return 0
+    except (UserError, OSError) as exc:
+        print(f"galaxyzoo {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+        return USER_ERROR_EXIT
+    except Exception:
+        traceback.print_exc()
+        print(f"galaxyzoo {args.command}: internal error (a bug in galaxyzoo or a plugin; please report "
+              "it with the traceback above)", file=sys.stderr)
+        return INTERNAL_ERROR_EXIT
     _report_plugin_problems(args.command)
     return code
+
+
+def _one_line(exc: BaseException) -> str:
+    """The error's message; an OSError without one names its file and cause."""
+    if isinstance(exc, OSError) and not isinstance(exc, UserError) and exc.filename is not None:
+        return f"{exc.filename}: {exc.strerror or exc}"
+    return str(exc)
 
 
 def _report_plugin_problems(command: str) -> None:

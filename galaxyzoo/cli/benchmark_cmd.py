@@ -4,7 +4,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .run_options import add_runtime_args, key_value, reporting_errors
+from ..errors import UserError
+from .run_options import add_runtime_args, key_value
+
 
 EXAMPLES = """\
 examples:
@@ -60,12 +62,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-@reporting_errors
 def run(args: argparse.Namespace) -> int:
-    from ..benchmark import run_benchmark
+    from ..workflows.benchmark import run_benchmark
 
     if args.budget_minutes is not None and args.budget_minutes <= 0:
-        raise ValueError("--budget-minutes must be positive")
+        raise UserError("--budget-minutes must be positive")
     rows, paths = run_benchmark(
         args.models, args.datasets, args.out, budget_minutes=args.budget_minutes, seeds=args.seeds, rank_by=args.rank_by,
         limit_test=args.limit_test, workers=args.workers, device=args.device, progress=not args.quiet,

@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 from .. import registry
-from .run_options import add_runtime_args, reporting_errors
+from .run_options import add_runtime_args
 
 RECIPE = "default"
 
@@ -32,10 +32,10 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
-@reporting_errors
 def run(args: argparse.Namespace) -> int:
-    from ..evaluate import evaluate_checkpoint, format_table
-    from ..train import TrainConfig, train
+    from ..workflows.evaluate import evaluate_checkpoint, format_table
+    from ..workflows.train import train
+    from ..workflows.train_config import TrainConfig
 
     recipe = registry.get_recipe(RECIPE)
     config = TrainConfig.from_recipe(recipe, epochs=args.epochs)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from ..errors import UserError
+
 
 def add_engine_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--engine", choices=("local", "dask"), default="local",
@@ -15,4 +17,4 @@ def add_engine_args(parser: argparse.ArgumentParser) -> None:
 
 def check_local_engine(args: argparse.Namespace) -> None:
     if args.scheduler:
-        raise ValueError("--scheduler is for --engine dask")
+        raise UserError("--scheduler is for --engine dask")

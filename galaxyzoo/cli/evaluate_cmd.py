@@ -5,7 +5,7 @@ import argparse
 import json
 from pathlib import Path
 
-from .run_options import add_runtime_args, key_value, reporting_errors
+from .run_options import add_runtime_args, key_value
 
 EXAMPLES = """\
 examples:
@@ -51,9 +51,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-@reporting_errors
 def run(args: argparse.Namespace) -> int:
-    from ..evaluate import evaluate_checkpoint, format_table
+    from ..workflows.evaluate import evaluate_checkpoint, format_table
 
     result = evaluate_checkpoint(
         [args.checkpoint, *args.ensemble], dataset=args.dataset, split=args.split,

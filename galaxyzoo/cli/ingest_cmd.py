@@ -4,8 +4,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..errors import UserError
 from .engine_options import add_engine_args, check_local_engine
-from .run_options import reporting_errors
+
+
 
 EXAMPLES = """\
 examples:
@@ -51,12 +53,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-@reporting_errors
 def run(args: argparse.Namespace) -> int:
-    from ..ingest import IngestOptions, catalog_images, ingest, walk_images
+    from ..data.inputs import catalog_images, walk_images
+    from ..workflows.ingest import IngestOptions, ingest
 
     if not args.src.is_dir():
-        raise ValueError(f"{args.src} is not a folder")
+        raise UserError(f"{args.src} is not a folder")
     threshold = args.threshold if args.threshold == "auto" else int(args.threshold)
     opts = IngestOptions(size=args.size, mode=None if args.mode == "none" else args.mode,
                          threshold=threshold, pad=args.pad, shard_size=args.shard_size)
@@ -65,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         inputs = walk_images(args.src)
     if args.engine == "dask":
-        from ..dask_engine import dask_client, dask_ingest
+        from ..workflows.dask_engine import dask_client, dask_ingest
 
         with dask_client(args.scheduler, args.workers) as client:
             summary = dask_ingest(inputs, args.out, client, opts, progress=not args.quiet)

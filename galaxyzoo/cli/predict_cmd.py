@@ -5,8 +5,10 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..errors import UserError
 from .engine_options import add_engine_args, check_local_engine
-from .run_options import reporting_errors
+
+
 
 EXAMPLES = """\
 examples:
@@ -67,21 +69,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-@reporting_errors
 def run(args: argparse.Namespace) -> int:
     checkpoints = [args.checkpoint, *args.ensemble]
     options = dict(batch_size=args.batch_size, device=args.device, threads=args.threads,
                    progress=not args.quiet, id_column=args.id_column, image_dir=args.image_dir, tta=args.tta)
     if args.engine == "dask":
-        from ..dask_engine import dask_client, dask_predict
+        from ..workflows.dask_engine import dask_client, dask_predict
 
         with dask_client(args.scheduler, args.workers) as client:
             catalog = dask_predict(checkpoints, args.inputs, args.out, client, **options)
     else:
-        from ..predict import predict_files
+        from ..workflows.predict import predict_files
 
         if args.workers is not None:
-            raise ValueError("--workers is for --engine dask (locally, --threads sets decoding threads)")
+            raise UserError("--workers is for --engine dask (locally, --threads sets decoding threads)")
         check_local_engine(args)
         catalog = predict_files(checkpoints, args.inputs, args.out, **options)
     print(f"{catalog.rows} rows written to {catalog.path}")

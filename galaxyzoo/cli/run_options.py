@@ -1,19 +1,9 @@
-"""Arguments and error reporting shared by the train, evaluate, predict and demo commands."""
+"""Arguments shared by the train, evaluate, benchmark and demo commands."""
 from __future__ import annotations
 
 import argparse
-import functools
 import json
-import sys
-from typing import Any, Callable
-
-from ..registry import PluginError, UnknownNameError
-
-# Problems a user can fix, reported in one line without a traceback (a bad checkpoint raises
-# galaxyzoo.checkpoint.CheckpointError, a ValueError). Modules behind the commands are
-# imported only when a command runs, so `galaxyzoo --help` and `list` stay free of torch.
-USER_ERRORS = (PluginError, UnknownNameError, ValueError, FileNotFoundError, FileExistsError,
-               NotADirectoryError)
+from typing import Any
 
 
 def key_value(text: str) -> tuple[str, Any]:
@@ -33,17 +23,3 @@ def add_runtime_args(parser: argparse.ArgumentParser) -> None:
                         help="data-loading processes (default: min(cores, 4); 0 = main process)")
     parser.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda[:N]")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
-
-
-def reporting_errors(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    """Run a command; a user error becomes ``galaxyzoo: error: ...`` on stderr and exit status 2."""
-
-    @functools.wraps(command)
-    def wrapper(args: argparse.Namespace) -> int:
-        try:
-            return command(args)
-        except USER_ERRORS as exc:
-            print(f"galaxyzoo {args.command}: error: {exc}", file=sys.stderr)
-            return 2
-
-    return wrapper

@@ -6,7 +6,9 @@ import time
 from pathlib import Path
 
 from .. import registry
-from .run_options import add_runtime_args, key_value, reporting_errors
+from ..errors import UserError
+from .run_options import add_runtime_args, key_value
+
 
 EXAMPLES = """\
 examples:
@@ -75,7 +77,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def parse_augment(text: str) -> dict:
     """``rotate,flip,zoom=1.2,contrast=0.2,shift=0.2,shear=10`` (or ``rotate=40``, or
     ``none``) → augment options."""
-    from ..data.pipeline import Augment
+    from ..data.augment import Augment
 
     values: dict = {"rotate": False, "flip": False}
     items = [item.strip() for item in text.split(",") if item.strip()]
@@ -119,33 +121,32 @@ def _overrides(args: argparse.Namespace) -> dict:
 
 
 def build_config(args: argparse.Namespace):
-    from ..train import TrainConfig
+    from ..workflows.train_config import TrainConfig
 
     overrides = _overrides(args)
     if args.recipe:
         return TrainConfig.from_recipe(registry.get_recipe(args.recipe), **overrides)
     if not (args.model and args.dataset):
-        raise ValueError("give --recipe NAME, or both --model and --dataset")
+        raise UserError("give --recipe NAME, or both --model and --dataset")
     spec = registry.get_spec("model", args.model)
     base = {"input_size": spec.input_size, "augment": {"rotate": True, "flip": True}}
     return TrainConfig(**{**base, **overrides})
 
 
-@reporting_errors
 def run(args: argparse.Namespace) -> int:
-    from ..distributed import launched_rank, launched_world_size
-    from ..train import train
+    from ..runtime import launched_rank, launched_world_size
+    from ..workflows.train import train
 
     if args.resume:
         given = set(_overrides(args)) | ({"recipe"} if args.recipe else set())
         if given or args.out:
-            raise ValueError(f"--resume continues a run with its saved settings; drop {sorted(given) or ['--out']}")
+            raise UserError(f"--resume continues a run with its saved settings; drop {sorted(given) or ['--out']}")
         config, out, resume = None, args.resume, True
     else:
         config = build_config(args)
         if not args.out and launched_world_size() > 1:
             # Each process would stamp its own time and could pick a different folder.
-            raise ValueError("under torchrun, give --out DIR so every process writes to the same run")
+            raise UserError("under torchrun, give --out DIR so every process writes to the same run")
         stamp = time.strftime("%Y%m%d-%H%M%S")
         out = args.out or Path("runs") / f"{config.recipe or config.model}-{config.dataset}-{stamp}"
         resume = False

@@ -28,7 +28,7 @@ import simplejpeg
 from PIL import Image
 from tqdm.auto import tqdm
 
-from .errors import DecodeError
+from ..errors import DecodeError
 
 Source = Union[str, os.PathLike, bytes]
 

@@ -1,4 +1,6 @@
-"""Reading what ``galaxyzoo ingest`` wrote: the good inputs' crops, as a GalaxyDataset.
+"""What ``galaxyzoo ingest`` writes and how it is read back: ``shard-NNNNN.npy`` crops with a
+``shard-NNNNN.csv`` manifest part each, joined into ``manifest.csv`` (+ ``.parquet``) at the
+end, and the good inputs' crops as a GalaxyDataset.
 
 The crops are already ROI-cropped and resized, so a pipeline reading them runs
 ``preprocess`` with ``mode=None`` (the whole crop). Shards are memory-mapped, not loaded.
@@ -12,7 +14,16 @@ from typing import Sequence
 
 import numpy as np
 
+from ..atomic import atomic_open, atomic_write_bytes
+from ..errors import InputNotFoundError
 from ..specs import Task
+
+MANIFEST_COLUMNS = ("id", "path", "shard", "index", "x0", "y0", "x1", "y1", "height", "width",
+                    "decoded_height", "decoded_width", "status", "error", "message")
+
+
+def shard_name(k: int) -> str:
+    return f"shard-{k:05d}"
 
 
 def is_shard_dir(path: str | Path) -> bool:
@@ -35,7 +46,7 @@ class ShardDataset:
     def __init__(self, folder: str | Path, task: Task | None = None):
         self.folder = Path(folder)
         if not is_shard_dir(self.folder):
-            raise FileNotFoundError(f"{self.folder} is not a finished ingest (no manifest.csv and ingest.json; "
+            raise InputNotFoundError(f"{self.folder} is not a finished ingest (no manifest.csv and ingest.json; "
                                     "run `galaxyzoo ingest SRC --out DIR` to completion)")
         self.options = json.loads((self.folder / "ingest.json").read_text())
         self.manifest = read_manifest(self.folder)  # every input, in ingest order
@@ -69,3 +80,31 @@ class ShardDataset:
             sel = shard == s
             out[sel] = self._arrays[self._names[s]][self._index[idx[sel]]].transpose(0, 2, 3, 1)
         return out
+
+
+def write_manifest(out: Path, shards: list[int]) -> None:
+    """Concatenate the shards' manifest parts into manifest.csv (+ .parquet), atomically.
+    The CSV is renamed into place last: when it exists, the ingest is complete."""
+    with atomic_open(out / "manifest.csv") as f:
+        f.write((",".join(MANIFEST_COLUMNS) + "\n").encode())
+        for k in shards:
+            with open(out / f"{shard_name(k)}.csv", "rb") as part:
+                next(part)
+                f.writelines(part)
+        f.flush()
+        _write_parquet(Path(f.name), out / "manifest.parquet")
+
+
+def _write_parquet(csv_path: Path, parquet_path: Path) -> None:
+    try:
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+        import pyarrow.parquet as pq
+    except ImportError:
+        return
+    text_columns = ("id", "path", "shard", "status", "error", "message")
+    table = pacsv.read_csv(csv_path, convert_options=pacsv.ConvertOptions(
+        column_types={c: pa.string() for c in text_columns}))
+    buf = pa.BufferOutputStream()
+    pq.write_table(table, buf)
+    atomic_write_bytes(parquet_path, buf.getvalue().to_pybytes())

@@ -1,7 +1,8 @@
 """Built-in datasets, registered through the `galaxyzoo` entry-point group."""
 from __future__ import annotations
 
-from galaxyzoo import DatasetSpec, Task, gz2_tree, hookimpl
+from galaxyzoo import DatasetSpec, Task, hookimpl
+from galaxyzoo.gz2 import tree as gz2_tree
 from galaxyzoo.data import synthetic
 from galaxyzoo_builtin.real_datasets import REAL_DATASETS
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from galaxyzoo.gz2_tree import NUM_COLUMNS, QUESTION_SLICES
+from galaxyzoo.gz2.tree import NUM_COLUMNS, QUESTION_SLICES
 from galaxyzoo.specs import Task
 
 

@@ -4,7 +4,7 @@ Nothing here imports reader code: builders are ``"module:function"`` strings.
 """
 from __future__ import annotations
 
-from galaxyzoo.gz2_tree import COLUMNS
+from galaxyzoo.gz2.tree import COLUMNS
 from galaxyzoo.specs import DatasetSpec, Task
 
 from .readers import known

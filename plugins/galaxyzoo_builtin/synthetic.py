@@ -7,15 +7,15 @@ leaves a half-written cache behind) and read back memory-mapped.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 from tqdm import tqdm
 
-from galaxyzoo import gz2_tree
+from galaxyzoo.atomic import atomic_open
 from galaxyzoo.data import synthetic
+from galaxyzoo.gz2 import tree as gz2_tree
 from galaxyzoo.specs import Task
 
 CLASSIFICATION = Task("classification", synthetic.CLASSES)
@@ -90,26 +90,13 @@ class SyntheticGalaxies:
 
     def _write_cache(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.stem + ".", suffix=".tmp")
-        os.close(fd)
-        try:
-            shape = (len(self), self.image_size, self.image_size, 3)
-            out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=shape)
+        shape = (len(self), self.image_size, self.image_size, 3)
+        with atomic_open(path) as f:  # rendered into the temporary file, by name
+            out = np.lib.format.open_memmap(f.name, mode="w+", dtype=np.uint8, shape=shape)
             for i in tqdm(range(len(self)), desc=f"rendering synthetic {self.split}", unit="img", leave=False):
                 synthetic.image(self.seed, self.split, i, self.image_size, out[i])
             out.flush()
             del out
-            with open(tmp, "rb+") as f:
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
 
 
 def classes(split: str = "train", root: str | os.PathLike | None = None, **options) -> SyntheticGalaxies:

@@ -5,7 +5,7 @@ viewpoints: the image and its 45° rotation, each also mirrored, give 4 images; 
 four overlapping corner parts (45/69 of the side) are cut and rotated so the galaxy centre sits
 in the same corner. One convolution stack, shared by all 16 parts, sees each; the 16 feature
 vectors are concatenated and go through two maxout dense layers to the outputs. The paper
-puts the decision-tree output layer on top (``head="tree"``, :mod:`galaxyzoo.heads`).
+puts the decision-tree output layer on top (``head="tree"``, :mod:`galaxyzoo.gz2.heads`).
 
 Layers as in the paper: conv 6×6 (32) → pool 2 → conv 5×5 (64) → pool 2 → conv 3×3 (128) →
 conv 3×3 (128) → pool 2; dense 4096 → maxout 2 (2048), twice, with dropout 0.5.

@@ -2,7 +2,7 @@
 kinds of dataset they return (images in files, images in an HDF5 array).
 
 Readers only read local files; a missing file raises
-:class:`~galaxyzoo.data.errors.DatasetNotFoundError` naming the expected layout. Bad rows and
+:class:`~galaxyzoo.data.problems.DatasetNotFoundError` naming the expected layout. Bad rows and
 bad images are collected in the dataset's ``problems`` (which item, where, why) instead of
 stopping anything.
 """
@@ -17,7 +17,8 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from galaxyzoo.data.decode import load_batch, verify_images
-from galaxyzoo.data.errors import DatasetNotFoundError, InputProblem
+from galaxyzoo.data.problems import InputProblem
+from galaxyzoo.errors import DatasetNotFoundError
 from galaxyzoo.specs import Task
 
 log = logging.getLogger("galaxyzoo.data")

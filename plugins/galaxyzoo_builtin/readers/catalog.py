@@ -22,7 +22,8 @@ from typing import Sequence
 import numpy as np
 
 from galaxyzoo.data.decode import read_header
-from galaxyzoo.data.errors import DecodeError, InputProblem
+from galaxyzoo.data.problems import InputProblem
+from galaxyzoo.errors import DecodeError
 from galaxyzoo.specs import Task
 
 from .base import (

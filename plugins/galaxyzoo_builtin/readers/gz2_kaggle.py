@@ -1,7 +1,7 @@
 """``gz2_kaggle``: the Kaggle "Galaxy Zoo – The Galaxy Challenge" files, as unpacked.
 
 Labelled rows of ``training_solutions_rev1.csv`` (GalaxyID + the 37 tree-weighted vote
-fractions Class1.1 … Class11.6, :mod:`galaxyzoo.gz2_tree`) are split train/val/test by
+fractions Class1.1 … Class11.6, :mod:`galaxyzoo.gz2.tree`) are split train/val/test by
 ``seed`` and ``fractions``; the ``unlabeled`` split is ``images_test_rev1/`` (the challenge's
 test images, whose labels were never published: targets are NaN).
 """
@@ -13,8 +13,8 @@ from typing import Sequence
 
 import numpy as np
 
-from galaxyzoo.data.errors import InputProblem
-from galaxyzoo.gz2_tree import COLUMNS
+from galaxyzoo.data.problems import InputProblem
+from galaxyzoo.gz2.tree import COLUMNS
 from galaxyzoo.specs import Task
 
 from .base import UNLABELED, FileImageDataset, require_files, resolve_root, select_split

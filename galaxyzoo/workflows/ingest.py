@@ -23,7 +23,6 @@ import json
 import math
 import os
 import signal
-import tempfile
 import time
 from collections import Counter, deque
 from concurrent.futures import ProcessPoolExecutor
@@ -36,14 +35,12 @@ import numpy as np
 import simplejpeg
 from tqdm.auto import tqdm
 
-from . import ops
-from .checkpoint import atomic_write_bytes, atomic_write_json
-from .data.decode import MAX_FILE_BYTES, read_bytes, decode_image, sniff_format
-from .data.errors import DecodeError
+from .. import ops
+from ..atomic import atomic_write_bytes, atomic_write_json
+from ..data.decode import MAX_FILE_BYTES, decode_image, read_bytes, sniff_format
+from ..data.shards import MANIFEST_COLUMNS, shard_name, write_manifest
+from ..errors import DecodeError, UserError
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
-MANIFEST_COLUMNS = ("id", "path", "shard", "index", "x0", "y0", "x1", "y1", "height", "width",
-                    "decoded_height", "decoded_width", "status", "error", "message")
 STATUS, ERROR = MANIFEST_COLUMNS.index("status"), MANIFEST_COLUMNS.index("error")
 OPTIONS_FILE = "ingest.json"
 # Test hook: exit abruptly (no cleanup) right after committing this many shards.
@@ -62,7 +59,7 @@ class IngestOptions:
 
     def __post_init__(self) -> None:
         if self.size < 1 or self.shard_size < 1:
-            raise ValueError("size and shard_size must be >= 1")
+            raise UserError("size and shard_size must be >= 1")
 
 
 @dataclass
@@ -94,44 +91,6 @@ class IngestSummary:
                 f"({self.shards_written} written, {self.shards_skipped} already done) under {self.out}\n"
                 f"ok: {self.ok}; errors: {errs}\n"
                 f"{self.processed} decoded in this run: {self.images_per_s:.0f} images/s over {self.seconds:.1f} s")
-
-
-# --- inputs -------------------------------------------------------------------------------
-
-def walk_images(root: str | os.PathLike) -> Iterator[tuple[str, str]]:
-    """(id = file stem, path) of every .jpg/.jpeg/.png under ``root``, streaming, each
-    directory's entries in name order (so the order is the same on every run)."""
-    with os.scandir(root) as it:
-        entries = sorted(it, key=lambda e: e.name)
-    for entry in entries:
-        if entry.is_dir():
-            yield from walk_images(entry.path)
-        elif os.path.splitext(entry.name)[1].lower() in IMAGE_SUFFIXES:
-            yield os.path.splitext(entry.name)[0], entry.path
-
-
-def catalog_images(csv_path: str | os.PathLike, folder: str | os.PathLike, id_column: str,
-                   path_column: str | None = None) -> Iterator[tuple[str, str]]:
-    """(id, path) per catalog row, streaming: the path column (relative to ``folder``) or the
-    first of ``folder/<id>.jpg|.jpeg|.png`` that exists (``.jpg`` when none does: the row then
-    gets a ``missing`` error). Missing columns are reported at once, before any row is read."""
-    with open(csv_path, newline="") as f:
-        header = next(csv.reader(f), [])
-    for name in filter(None, (id_column, path_column)):
-        if name not in header:
-            raise ValueError(f"{csv_path}: no column {name!r} (columns: {header})")
-    return _catalog_rows(csv_path, folder, id_column, path_column)
-
-
-def _catalog_rows(csv_path, folder, id_column, path_column) -> Iterator[tuple[str, str]]:
-    with open(csv_path, newline="") as f:
-        for row in csv.DictReader(f):
-            ident = row[id_column].strip()
-            if path_column:
-                yield ident, os.path.join(folder, row[path_column])
-                continue
-            candidates = [os.path.join(folder, ident + s) for s in IMAGE_SUFFIXES]
-            yield ident, next((c for c in candidates if os.path.exists(c)), candidates[0])
 
 
 # --- one chunk of files (runs in a worker) ----------------------------------------------------
@@ -254,10 +213,6 @@ def process_chunk(items: list[tuple[str, str]], opts: IngestOptions) -> tuple[np
 
 # --- the run ------------------------------------------------------------------------------
 
-def shard_name(k: int) -> str:
-    return f"shard-{k:05d}"
-
-
 def _finished_rows(out: Path, k: int, items: list[tuple[str, str]]) -> list[dict] | None:
     """Shard ``k``'s manifest rows when it is done for these inputs, else None."""
     part = out / f"{shard_name(k)}.csv"
@@ -291,7 +246,7 @@ def _check_options(out: Path, opts: IngestOptions) -> None:
     if path.exists():
         before = json.loads(path.read_text())
         if before != asdict(opts):
-            raise ValueError(f"{out} holds an ingest made with {before}; these options are {asdict(opts)} "
+            raise UserError(f"{out} holds an ingest made with {before}; these options are {asdict(opts)} "
                              "(use another --out, or the same options to resume)")
     else:
         atomic_write_json(path, asdict(opts))
@@ -418,39 +373,3 @@ class _InProcess:
 
     def __exit__(self, *exc):
         return False
-
-
-def write_manifest(out: Path, shards: list[int]) -> None:
-    """Concatenate the shards' manifest parts into manifest.csv (+ .parquet), atomically.
-    The CSV is renamed into place last: when it exists, the ingest is complete."""
-    fd, tmp = tempfile.mkstemp(dir=out, prefix=".manifest.csv.", suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o644)  # mkstemp creates 0600; the manifest is an ordinary output
-        with os.fdopen(fd, "w", newline="") as f:
-            f.write(",".join(MANIFEST_COLUMNS) + "\n")
-            for k in shards:
-                with open(out / f"{shard_name(k)}.csv", newline="") as part:
-                    next(part)
-                    f.writelines(part)
-            f.flush()
-            os.fsync(f.fileno())
-        _write_parquet(Path(tmp), out / "manifest.parquet")
-        os.replace(tmp, out / "manifest.csv")
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _write_parquet(csv_path: Path, parquet_path: Path) -> None:
-    try:
-        import pyarrow as pa
-        import pyarrow.csv as pacsv
-        import pyarrow.parquet as pq
-    except ImportError:
-        return
-    text_columns = ("id", "path", "shard", "status", "error", "message")
-    table = pacsv.read_csv(csv_path, convert_options=pacsv.ConvertOptions(
-        column_types={c: pa.string() for c in text_columns}))
-    buf = pa.BufferOutputStream()
-    pq.write_table(table, buf)
-    atomic_write_bytes(parquet_path, buf.getvalue().to_pybytes())

@@ -19,10 +19,15 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from . import registry
-from .checkpoint import atomic_write_bytes, atomic_write_json, load_model
-from .evaluate import evaluate_checkpoint, scalar_metrics
-from .train import TrainConfig, train
+from .. import registry
+from ..atomic import atomic_write_bytes, atomic_write_json
+from . import plots
+from ..errors import UserError
+from .checkpoint import load_model
+from .evaluate import evaluate_checkpoint
+from .inference import scalar_metrics
+from .train import train
+from .train_config import TrainConfig
 
 
 @dataclass
@@ -140,7 +145,7 @@ def _ranked(rows: list[Row], rank_by: str | None) -> list[Row]:
     if name is None:
         return rows
     if name not in common:
-        raise ValueError(f"cannot rank by {name!r}: not every run measured it (common: {common})")
+        raise UserError(f"cannot rank by {name!r}: not every run measured it (common: {common})")
     sign = -1.0 if registry.get_spec("metric", name).higher_is_better else 1.0
     return sorted(rows, key=lambda r: sign * r.metrics[name][0])
 
@@ -208,13 +213,11 @@ def _run_links(rel: Path, out: Path) -> str:
 
 
 def _plot_metric_vs_time(rows: Sequence[Row], out: Path) -> dict[str, list[Path]]:
-    from .plots import _figure, _save
-
     made: dict[str, list[Path]] = {}
     for dataset in dict.fromkeys(r.dataset for r in rows):
         part = [r for r in rows if r.dataset == dataset]
         for name in _metric_columns(part):
-            plt, (fig, ax) = _figure(figsize=(5.5, 3.8))
+            plt, (fig, ax) = plots.figure(figsize=(5.5, 3.8))
             for i, r in enumerate(part):
                 if name in r.metrics:
                     mean, std = r.metrics[name]
@@ -224,7 +227,7 @@ def _plot_metric_vs_time(rows: Sequence[Row], out: Path) -> dict[str, list[Path]
             ax.legend(fontsize="small")
             path = out / "plots" / f"{dataset}-{name}-vs-time.png"
             path.parent.mkdir(exist_ok=True)
-            _save(plt, fig, path)
+            plots.save_png(plt, fig, path)
             made.setdefault(dataset, []).append(path)
     return made
 
@@ -242,7 +245,7 @@ def run_benchmark(models: Sequence[str], datasets: Sequence[str], out: Path | st
     """
     out = Path(out)
     if not models or not datasets or not seeds:
-        raise ValueError("give at least one model, one dataset and one seed")
+        raise UserError("give at least one model, one dataset and one seed")
     for name in models:  # fail before hours of training, not after
         if name not in registry.list_recipes(name):
             registry.get_spec("model", name)

@@ -18,36 +18,23 @@ import os
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .checkpoint import atomic_write_bytes, load_model
-from .data.decode import load_batch
-from .data.pipeline import Preprocessing
-from .data.shards import ShardDataset, is_shard_dir, read_manifest
-from .evaluate import Checkpoints, check_ensemble, checkpoint_list, member_task, to_probabilities, tta_views
-from .heads import outputs_fractions
-from .ingest import catalog_images
-from .specs import Task
-from .train import resolve_device
-
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
-
-
-def expand_inputs(inputs: Iterable[str | os.PathLike]) -> list[Path]:
-    """Files as given; folders replaced by their JPEG/PNG files (recursively, sorted)."""
-    paths: list[Path] = []
-    for item in inputs:
-        path = Path(item)
-        if path.is_dir():
-            paths += sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-        else:
-            paths.append(path)  # a missing or bad file becomes an error row
-    return paths
-
+from ..atomic import atomic_write_bytes
+from ..data.decode import load_batch
+from ..data.inputs import catalog_images, expand_inputs
+from ..data.preprocessing import Preprocessing
+from ..data.shards import ShardDataset, is_shard_dir, read_manifest
+from ..errors import UserError
+from ..gz2.heads import outputs_fractions
+from ..runtime import resolve_device
+from ..specs import Task
+from .checkpoint import load_model
+from .inference import Checkpoints, check_ensemble, checkpoint_list, member_task, to_probabilities, tta_views
 
 # A batch of inputs: their (id, path), the uint8 images (rows of failed items are unused),
 # failures as index -> (reason, message), and whether the images are an ingest's crops, already
@@ -297,7 +284,7 @@ def predict_files(
 
 def check_inputs(total: int) -> None:
     if not total:
-        raise ValueError("no input images (folders are searched for .jpg, .jpeg and .png files)")
+        raise UserError("no input images (folders are searched for .jpg, .jpeg and .png files)")
 
 
 def write_catalog(out: Path | str, task: Task, rows: list[list]) -> Catalog:

@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -27,6 +25,10 @@ import numpy as np
 import safetensors
 import safetensors.torch
 import torch
+
+from .. import registry
+from ..atomic import atomic_write_bytes, atomic_write_json
+from ..errors import CheckpointError
 
 FORMAT = "galaxyzoo-checkpoint"
 FORMAT_VERSION = 1
@@ -36,56 +38,6 @@ META_FILE = "meta.json"
 STATE_TENSORS = "state.safetensors"
 STATE_JSON = "state.json"
 EPOCH_DIRS = "checkpoints"
-
-
-class CheckpointError(ValueError):
-    """A checkpoint is missing, incomplete, corrupt or not a galaxyzoo checkpoint."""
-
-
-# --- atomic files -------------------------------------------------------------------------
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def atomic_write_bytes(path: Path | str, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file in the same directory, fsync, rename."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp creates 0600; give a normal file's mode
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
-
-
-def atomic_write_json(path: Path | str, obj: Any) -> None:
-    atomic_write_bytes(path, (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode())
-
-
-def atomic_symlink(link: Path, target: Path) -> None:
-    """Point ``link`` at ``target`` (stored relative) by renaming a fresh symlink over it."""
-    tmp = link.with_name(f".{link.name}.{os.getpid()}.tmp")
-    tmp.unlink(missing_ok=True)
-    os.symlink(os.path.relpath(target, link.parent), tmp)
-    os.replace(tmp, link)
-    _fsync_dir(link.parent)
 
 
 # --- nested state <-> (tensors, JSON) ------------------------------------------------------
@@ -275,8 +227,6 @@ def load_model(path: Path | str, device: torch.device | str = "cpu") -> tuple[to
 
     Returns ``(model, meta, checkpoint_dir)``.
     """
-    from . import registry
-
     directory = resolve(path)
     meta, state, _ = read_checkpoint(directory)
     try:

@@ -27,7 +27,9 @@ from typing import Iterable, Iterator, Sequence
 
 from tqdm.auto import tqdm
 
-from .evaluate import Checkpoints, checkpoint_list
+from ..errors import UserError
+from .checkpoint import MODEL_FILE, resolve
+from .inference import Checkpoints, checkpoint_list
 from .ingest import IngestOptions, IngestSummary, ingest
 from .predict import Catalog, Chunk, Predictor, check_inputs, plan_chunks, write_catalog
 
@@ -44,7 +46,7 @@ def _distributed():
     try:
         import distributed
     except ImportError:
-        raise ValueError(MISSING) from None
+        raise UserError(MISSING) from None
     return distributed
 
 
@@ -56,9 +58,9 @@ def dask_client(scheduler: str | None = None, workers: int | None = None) -> Ite
     distributed = _distributed()
     import dask
     if scheduler and workers is not None:
-        raise ValueError("--scheduler and --workers: pick one (a running cluster has its own workers)")
+        raise UserError("--scheduler and --workers: pick one (a running cluster has its own workers)")
     if workers is not None and workers < 1:
-        raise ValueError(f"--workers must be >= 1 with --engine dask, got {workers}")
+        raise UserError(f"--workers must be >= 1 with --engine dask, got {workers}")
     if scheduler:
         connect = {"scheduler_file": scheduler} if Path(scheduler).is_file() else {"address": scheduler}
         with distributed.Client(**connect) as client:
@@ -150,8 +152,6 @@ def _predictor(checkpoints: tuple[str, ...], device: str, tta: int) -> Predictor
     """The worker's Predictor for these checkpoints (one, or an ensemble's), loaded once;
     reloaded when the member list or any weights file changes (a long-lived cluster, a
     retrained run), and only the latest one is kept."""
-    from .checkpoint import MODEL_FILE, resolve
-
     weights = [resolve(c) / MODEL_FILE for c in checkpoints]
     key = (tuple((str(w), w.stat().st_mtime_ns) for w in weights), device, tta)
     with _loading:

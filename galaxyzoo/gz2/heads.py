@@ -2,7 +2,7 @@
 
 The tree head (Dieleman et al. 2015, section 4.3) turns the 37 raw outputs into tree-weighted
 fractions: a positive activation, division by each question's sum, then multiplication by the
-parent answer's fraction (:mod:`galaxyzoo.gz2_tree`). Every question's columns then sum exactly
+parent answer's fraction (:mod:`galaxyzoo.gz2.tree`). Every question's columns then sum exactly
 to their parent column, whatever the network outputs. A wrapped model's outputs *are* the
 fractions, so the loss is plain MSE on them and inference applies no sigmoid
 (:func:`outputs_fractions` tells the two apart).
@@ -15,7 +15,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from . import gz2_tree
+from ..errors import UserError
+from . import tree as gz2_tree
 
 HEADS = (None, "tree")
 ACTIVATIONS = ("softplus", "relu")
@@ -30,7 +31,7 @@ class TreeOutput(nn.Module):
     def __init__(self, activation: str = "softplus"):
         super().__init__()
         if activation not in ACTIVATIONS:
-            raise ValueError(f"head_activation must be one of {ACTIVATIONS}, got {activation!r}")
+            raise UserError(f"head_activation must be one of {ACTIVATIONS}, got {activation!r}")
         self.activation = activation
         self.positive = nn.Softplus() if activation == "softplus" else nn.ReLU()
 
@@ -59,11 +60,11 @@ class TreeHeadModel(nn.Module):
 def wrap(model: nn.Module, head: str | None, num_outputs: int, activation: str = "softplus") -> nn.Module:
     """Put ``head`` on ``model`` (``None``: unchanged)."""
     if head not in HEADS:
-        raise ValueError(f"unknown head {head!r}; choose from {HEADS}")
+        raise UserError(f"unknown head {head!r}; choose from {HEADS}")
     if head is None:
         return model
     if num_outputs != gz2_tree.NUM_COLUMNS:
-        raise ValueError(f"head='tree' needs the {gz2_tree.NUM_COLUMNS} GZ2 columns, got num_outputs={num_outputs}")
+        raise UserError(f"head='tree' needs the {gz2_tree.NUM_COLUMNS} GZ2 columns, got num_outputs={num_outputs}")
     return TreeHeadModel(model, activation)
 
 

@@ -7,10 +7,11 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from .checkpoint import atomic_write_bytes
+from ..atomic import atomic_write_bytes
 
 
-def _figure(*args, **kwargs):
+def figure(*args, **kwargs):
+    """(pyplot, (figure, axes)) with the Agg backend: no display needed."""
     import matplotlib
 
     matplotlib.use("Agg")  # no display; must precede pyplot's import
@@ -19,7 +20,7 @@ def _figure(*args, **kwargs):
     return plt, plt.subplots(*args, **kwargs)
 
 
-def _save(plt, fig, path: Path) -> None:
+def save_png(plt, fig, path: Path) -> None:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
     plt.close(fig)
@@ -28,7 +29,7 @@ def _save(plt, fig, path: Path) -> None:
 
 def learning_curves(history: Sequence[Mapping[str, Any]], path: Path, monitor: str | None) -> None:
     """Training/validation loss and the monitored metric per epoch."""
-    plt, (fig, axes) = _figure(1, 2 if monitor else 1, figsize=(10 if monitor else 5, 3.6), squeeze=False)
+    plt, (fig, axes) = figure(1, 2 if monitor else 1, figsize=(10 if monitor else 5, 3.6), squeeze=False)
     epochs = [r["epoch"] for r in history]
     ax = axes[0][0]
     for key, label in (("train_loss", "train"), ("val_loss", "validation")):
@@ -42,7 +43,7 @@ def learning_curves(history: Sequence[Mapping[str, Any]], path: Path, monitor: s
         ax.set(xlabel="epoch", ylabel=monitor, title=f"validation {monitor}")
     for ax in axes[0]:
         ax.grid(alpha=0.3)
-    _save(plt, fig, path)
+    save_png(plt, fig, path)
 
 
 def confusion_matrix(matrix: Sequence[Sequence[int]], classes: Sequence[str], path: Path,
@@ -51,7 +52,7 @@ def confusion_matrix(matrix: Sequence[Sequence[int]], classes: Sequence[str], pa
     counts = np.asarray(matrix)
     rates = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
     n = len(classes)
-    plt, (fig, ax) = _figure(figsize=(1.2 * n + 2.5, 1.1 * n + 2))
+    plt, (fig, ax) = figure(figsize=(1.2 * n + 2.5, 1.1 * n + 2))
     ax.imshow(rates, cmap="Blues", vmin=0, vmax=1)
     for i in range(n):
         for j in range(n):
@@ -60,4 +61,4 @@ def confusion_matrix(matrix: Sequence[Sequence[int]], classes: Sequence[str], pa
     ax.set_xticks(range(n), classes, rotation=30, ha="right")
     ax.set_yticks(range(n), classes)
     ax.set(xlabel="predicted", ylabel="true", title=title)
-    _save(plt, fig, path)
+    save_png(plt, fig, path)

@@ -1,4 +1,5 @@
-"""Inference over a dataset and the metrics of a trained model."""
+"""What training, evaluation and prediction share: the task loss, output activations,
+test-time averaging, inference over a loader, ensembles and metric computation."""
 from __future__ import annotations
 
 import os
@@ -10,11 +11,11 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from . import registry
-from .checkpoint import atomic_write_json, load_model, run_dir_of
-from .data.pipeline import BatchLoader, Preprocessing
-from .heads import outputs_fractions
-from .specs import Task
+from .. import registry
+from ..data.pipeline import BatchLoader
+from ..errors import UserError
+from ..gz2.heads import outputs_fractions
+from ..specs import Task
 
 DEFAULT_METRICS = {
     "classification": ("accuracy", "balanced_accuracy", "roc_auc_ovr", "confusion_matrix"),
@@ -51,7 +52,7 @@ def tta_views(tta: int) -> list[tuple[int, bool]]:
     identity (1), the four right-angle rotations (4), or those and their mirror images (8),
     the dihedral group of the square (Dieleman et al. 2015 average over these)."""
     if tta not in TTA_VIEWS:
-        raise ValueError(f"tta must be one of {TTA_VIEWS}, got {tta!r}")
+        raise UserError(f"tta must be one of {TTA_VIEWS}, got {tta!r}")
     flips = (False, True) if tta == 8 else (False,)
     return [(90 * k, flip) for flip in flips for k in range(4)][:tta]
 
@@ -61,7 +62,7 @@ def transform_view(images: torch.Tensor, angle: int, flip: bool) -> torch.Tensor
     ``flips=flip`` (rotated counter-clockwise about the centre, then mirrored): exact for
     right angles, so the crops of a batch need not be cut again."""
     if angle % 90:
-        raise ValueError(f"only right angles are exact on a crop, got {angle}")
+        raise UserError(f"only right angles are exact on a crop, got {angle}")
     out = torch.rot90(images, angle // 90 % 4, dims=(-2, -1)) if angle % 360 else images
     return out.flip(-1) if flip else out
 
@@ -136,7 +137,7 @@ def checkpoint_list(checkpoints: Checkpoints) -> list[Path | str]:
         return [checkpoints]
     found = list(checkpoints)
     if not found:
-        raise ValueError("no checkpoint given")
+        raise UserError("no checkpoint given")
     return found
 
 
@@ -155,7 +156,7 @@ def check_ensemble(members: Sequence[tuple[Path, Mapping[str, Any]]],
         got = shared(meta)
         for key, value in want.items():
             if got[key] != value:
-                raise ValueError(f"ensemble member {directory} does not match {first_dir}: its {key} is "
+                raise UserError(f"ensemble member {directory} does not match {first_dir}: its {key} is "
                                  f"{got[key]!r}, the first checkpoint's {value!r}")
 
 
@@ -174,7 +175,7 @@ def metric_names(task: Task, requested: Sequence[str] = ()) -> tuple[str, ...]:
     for name in names:
         spec = registry.get_spec("metric", name)
         if task.kind not in spec.tasks:
-            raise ValueError(f"metric {name!r} does not apply to {task.kind} tasks")
+            raise UserError(f"metric {name!r} does not apply to {task.kind} tasks")
     return names
 
 
@@ -190,106 +191,3 @@ def compute_metrics(names: Sequence[str], preds: Predictions, task: Task) -> dic
 
 def scalar_metrics(values: Mapping[str, Any]) -> dict[str, float]:
     return {k: v for k, v in values.items() if isinstance(v, float)}
-
-
-def format_table(values: Mapping[str, Any], task: Task) -> str:
-    """A plain-text table: scalar metrics one per line, then any matrix/vector metric."""
-    lines = [f"{name:<20} {value:.4f}" for name, value in scalar_metrics(values).items()]
-    for name, value in values.items():
-        if name == "confusion_matrix":
-            width = max(len(c) for c in task.outputs)
-            lines.append(f"\nconfusion matrix (rows: true, columns: predicted)")
-            lines.append(" " * (width + 1) + " ".join(f"{i:>6}" for i in range(len(task.outputs))))
-            lines += [f"{c:<{width}} " + " ".join(f"{v:>6}" for v in row) + f"   [{i}]"
-                      for i, (c, row) in enumerate(zip(task.outputs, value))]
-        elif not isinstance(value, float):
-            lines.append(f"{name:<20} " + " ".join(f"{v:.4f}" for v in np.ravel(value)))
-    return "\n".join(lines)
-
-
-@dataclass
-class Evaluation:
-    metrics: dict[str, Any]
-    task: Task
-    samples: int
-    out_dir: Path
-    tta: int = 1
-    checkpoints: tuple[Path, ...] = ()  # the resolved checkpoint directories, more than one for an ensemble
-
-
-def evaluate_checkpoint(
-    checkpoint: Checkpoints,
-    *,
-    dataset: str | None = None,
-    split: str = "test",
-    dataset_options: Mapping[str, Any] | None = None,
-    root: str | None = None,
-    metrics: Sequence[str] = (),
-    out_dir: Path | str | None = None,
-    batch_size: int = 128,
-    workers: int | None = None,
-    device: str = "auto",
-    limit: int | None = None,
-    progress: bool = True,
-    tta: int = 1,
-) -> Evaluation:
-    """Evaluate a checkpoint on a dataset split; writes metrics JSON and plots to ``out_dir``
-    (default ``RUN_DIR/eval-DATASET-SPLIT``).
-
-    ``checkpoint``: one checkpoint, or a sequence of them, an ensemble: the metrics are those of
-    the equal-weight mean of the members' probabilities (vote fractions), each member with its
-    own preprocessing on the same samples; the members must share the task (kind and outputs).
-    Its default ``out_dir`` is ``RUN_DIR_OF_FIRST/eval-ensemble-DATASET-SPLIT``.
-
-    ``tta`` (1, 4 or 8): average each member's predictions over that many right-angle rotations
-    and flips.
-
-    Without ``dataset`` the first checkpoint's training dataset (with its options and root) is used.
-    """
-    from . import plots
-    from .data.pipeline import random_subset
-    from .train import resolve_device
-
-    tta_views(tta)
-    dev = resolve_device(device)
-    members = [load_model(c, dev) for c in checkpoint_list(checkpoint)]
-    check_ensemble([(directory, meta) for _, meta, directory in members])
-    _, meta, ckpt_dir = members[0]
-    name = dataset or meta["dataset"]
-    if name == meta["dataset"]:  # the training dataset: same options, same files by default
-        options = dict(meta.get("dataset_options", {}))
-        root = root or meta.get("dataset_root")
-    else:
-        options = {}
-    options.update(dataset_options or {})
-    data = registry.create_dataset(name, split=split, root=root, **options)
-    task = Task(**meta["task"])
-    if data.task.kind != task.kind or tuple(data.task.outputs) != task.outputs:
-        raise ValueError(f"dataset {name!r} has outputs {tuple(data.task.outputs)}; the model was "
-                         f"trained for {task.kind} with {task.outputs}")
-    if limit is not None:
-        data = random_subset(data, limit, seed=0)
-    names = metric_names(task, metrics)
-    ensemble = len(members) > 1
-    results = []
-    for i, (model, member_meta, _) in enumerate(members):
-        loader = BatchLoader(data, Preprocessing.from_dict(member_meta["preprocessing"]), batch_size,
-                             workers=workers, device=dev)
-        desc = f"evaluate {name}/{split}" + (f" model {i + 1}/{len(members)}" if ensemble else "")
-        results.append(run_inference(model, loader, task, progress=progress, desc=desc, tta=tta))
-    preds = ensemble_mean(results, task) if ensemble else results[0]
-    values = compute_metrics(names, preds, task)
-    folder = f"eval-ensemble-{name}-{split}" if ensemble else f"eval-{name}-{split}"
-    out = Path(out_dir) if out_dir else run_dir_of(ckpt_dir) / folder
-    out.mkdir(parents=True, exist_ok=True)
-    checkpoints = tuple(directory for _, _, directory in members)
-    atomic_write_json(out / "metrics.json", {
-        "checkpoint": str(ckpt_dir), "checkpoints": [str(c) for c in checkpoints], "dataset": name,
-        "dataset_options": options, "split": split, "samples": len(data), "tta": tta,
-        "loss": preds.loss, "metrics": values,
-    })
-    if "confusion_matrix" in values:
-        label = f"ensemble of {len(members)} models" if ensemble else meta["model"]
-        plots.confusion_matrix(values["confusion_matrix"], task.outputs, out / "confusion_matrix.png",
-                               title=f"{label} on {name}/{split}")
-    return Evaluation(values, task, len(data), out, tta, checkpoints)

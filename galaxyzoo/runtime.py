@@ -1,4 +1,5 @@
-"""Joining and leaving a ``torchrun`` process group (gloo on the CPU, nccl on CUDA).
+"""Where a job runs: the device, and joining and leaving a ``torchrun`` process group (gloo
+on the CPU, nccl on CUDA).
 
 Leaving must free the process group for real: its backend runs C++ threads (gloo's
 ``pt_gloo_runloop`` workers and ``gloo_tcp_loop``) that must be joined while the interpreter
@@ -23,6 +24,23 @@ if dist.is_available():
     # imports it; imported after init_process_group, those defaults would hold the default
     # group forever, and destroy_process_group could not free it (nor stop its threads).
     import torch.distributed.nn  # noqa: F401
+
+from .errors import UserError
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``auto`` (CUDA when available), ``cpu`` or ``cuda[:N]`` as a torch device."""
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(device)
+    except RuntimeError:
+        raise UserError(f"unknown device {str(device)!r}; use auto, cpu or cuda[:N]") from None
+    if device.type not in ("cpu", "cuda"):
+        raise UserError(f"unsupported device {str(device)!r}; use auto, cpu or cuda[:N]")
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise UserError("--device cuda requested but no CUDA device is available")
+    return device
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,36 @@
+"""What can go wrong with real inputs, as values a run can count instead of crashing on.
+
+Every bad input is described by a short, stable ``reason`` code (so a run's summary can
+count them) plus a human message naming the file and the cause. The exceptions themselves
+(:class:`galaxyzoo.errors.DecodeError`, ...) live in :mod:`galaxyzoo.errors`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import DECODE_REASONS
+
+# Reasons a catalog row cannot be used for training (InputProblem.reason, besides DECODE_REASONS).
+ROW_REASONS: tuple[str, ...] = ("missing_id", "duplicate_id", "missing_label", "bad_label", "missing_split")
+REASONS: tuple[str, ...] = DECODE_REASONS + ROW_REASONS
+
+
+@dataclass(frozen=True)
+class InputProblem:
+    """One bad input found while building or reading a dataset: which item, where, why."""
+
+    item: str  # the sample id (or "row N" when the row has no usable id)
+    source: str  # the file, or "catalog.csv:LINE" for a catalog row
+    reason: str  # one of REASONS
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.item} ({self.source}): {self.reason}: {self.message}"
+
+
+def count_reasons(problems: list[InputProblem]) -> dict[str, int]:
+    """How many problems of each reason, for a run's summary."""
+    counts: dict[str, int] = {}
+    for p in problems:
+        counts[p.reason] = counts.get(p.reason, 0) + 1
+    return dict(sorted(counts.items()))

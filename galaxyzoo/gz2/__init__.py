@@ -1,0 +1,1 @@
+"""The Galaxy Zoo 2 domain: the decision tree of the vote fractions and the output heads that respect it."""
