@@ -4,7 +4,7 @@
     pytest benchmarks/bench_ingest.py --benchmark-only     # pytest-benchmark timings + gates
 
 The same 1,024 files are read into memory as bytes first (disk speed is not measured).
-Seed pipeline, one image at a time on one core: ``cv2.imdecode`` at full size, seed 002's ROI
+Seed pipeline, one image at a time on one core: ``cv2.imdecode`` at full size, Hildebrandt's ROI
 (grey, threshold 10, largest contour's padded square) and an INTER_AREA resize. galaxyzoo:
 :func:`galaxyzoo.workflows.ingest.crop_blobs` — libjpeg-turbo decode at a DCT scale ≥ 2×64 px (again,
 finer, when the ROI is under 64 px there), the native ``preprocess`` (central ROI), uint8

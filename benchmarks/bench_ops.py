@@ -1,6 +1,6 @@
 """Native preprocessing vs the seed's OpenCV loop, on 512 real 424×424 images in memory.
 
-The baseline is seed 002's ROI (grey, threshold 10, findContours, largest bounding box,
+The baseline is Hildebrandt's ROI (grey, threshold 10, findContours, largest bounding box,
 padded square or the whole image) followed by an INTER_AREA resize to 64×64, one image at a
 time on one core, measured in the same run. Ratios are gated generously (wall time on a
 shared 2-core machine is noisy); the issue's target is 10× per core.

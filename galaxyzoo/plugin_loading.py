@@ -2,8 +2,7 @@
 
 pluggy's ``load_setuptools_entrypoints`` stops at the first plugin that fails to import, drops a
 second entry point of the same name without a word, and one plugin implementing a hook we do
-not know makes ``check_pending`` fail for everyone (see DESIGN.md, "The plugin contract"). So
-loading happens here: built-ins first, each entry point in its own try block, each hook
+not know makes ``check_pending`` fail for everyone. So loading happens here: built-ins first, each entry point in its own try block, each hook
 implementation called on its own, every spec type-checked and attributed to its distribution,
 name clashes settled first-come-first-served. A plugin's fault never raises here; it becomes a
 :class:`Problem` on that plugin's :class:`PluginRecord`.

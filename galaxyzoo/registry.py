@@ -91,6 +91,10 @@ def _find(kind: str, name: str) -> Entry:
             continue
         if (not sep and not entry.shadowed) or (sep and normalize_dist(entry.dist) == normalize_dist(dist)):
             return entry
+    if not sep:  # a former name, kept as an alias by the spec that replaced it
+        for entry in state.entries:
+            if entry.kind == kind and not entry.shadowed and short in getattr(entry.spec, "aliases", ()):
+                return entry
     # Compare plain names; suggest in the form asked for (qualified for a qualified query).
     known = {e.name.lower() if sep else e.listed_name.lower(): e for e in state.entries if e.kind == kind}
     query = short.lower() if sep else name.lower()

@@ -57,6 +57,13 @@ def _check_common(kind: str, name: str, summary: str) -> None:
         raise ValueError(f"{kind} {name!r} needs a one-line summary")
 
 
+def _check_aliases(kind: str, name: str, aliases: tuple[str, ...]) -> None:
+    if isinstance(aliases, str) or name in aliases:
+        raise ValueError(f"{kind} {name!r}: aliases must be a tuple of other names, got {aliases!r}")
+    for alias in aliases:
+        _check_common(kind, alias, "alias")
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     """A model architecture.
@@ -74,9 +81,11 @@ class ModelSpec:
     tasks: tuple[str, ...] = TASK_KINDS
     reference: str = ""
     defaults: Mapping[str, Any] = field(default_factory=dict)
+    aliases: tuple[str, ...] = ()  # former names, still accepted (e.g. by old checkpoints)
 
     def __post_init__(self) -> None:
         _check_common("model", self.name, self.summary)
+        _check_aliases("model", self.name, self.aliases)
         if self.input_size < 1 or self.in_chans < 1:
             raise ValueError(f"model {self.name!r}: input_size and in_chans must be positive")
         if not set(self.tasks) <= set(TASK_KINDS):
@@ -160,8 +169,10 @@ class RecipeSpec:
     metrics: tuple[str, ...] = ()
     reference: str = ""
     reported: str = ""
+    aliases: tuple[str, ...] = ()  # former names, still accepted
 
     def __post_init__(self) -> None:
         _check_common("recipe", self.name, self.summary)
+        _check_aliases("recipe", self.name, self.aliases)
         if self.epochs < 1 or self.batch_size < 1 or self.input_size < 1:
             raise ValueError(f"recipe {self.name!r}: epochs, batch_size, input_size must be >= 1")

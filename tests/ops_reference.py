@@ -88,7 +88,7 @@ def find_roi(img: np.ndarray, mode: str = "central", threshold="auto", pad: floa
 
 
 def opencv_seed_roi(img: np.ndarray, threshold: int = 10, pad: float = 0.1):
-    """Seed 002's ROI with OpenCV (RGB input converted with COLOR_RGB2GRAY), as a box."""
+    """Hildebrandt's ROI with OpenCV (RGB input converted with COLOR_RGB2GRAY), as a box."""
     import cv2
 
     g = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)

@@ -131,12 +131,12 @@ def test_options_and_cli_values_are_checked():
 
 
 def test_seed002_recipe_uses_the_seed_values():
-    recipe = galaxyzoo.registry.get_recipe("seed002_cnn")
+    recipe = galaxyzoo.registry.get_recipe("hildebrandt_votes_cnn")
     aug = Augment.from_dict(recipe.augment)
     assert (aug.rotate, aug.flip, aug.zoom, aug.contrast) == (True, True, 1.1, 0.05)
 
 
-# --- shift, shear and limited rotation (seed 003's augmentation) ----------------------------
+# --- shift, shear and limited rotation (Serrano's augmentation) ----------------------------
 
 @pytest.mark.parametrize("mode", ["central", None])
 def test_shift_zero_and_shear_zero_change_nothing(galaxies, mode):
@@ -297,7 +297,7 @@ def test_rotation_range_and_new_options_are_checked():
             parse_augment(bad)
 
 
-@pytest.mark.parametrize("name", ["seed003_cnn", "seed003_resnet"])
+@pytest.mark.parametrize("name", ["serrano_votes_cnn", "serrano_votes_resnet50"])
 def test_seed003_recipes_use_the_seed_values(name):
     aug = Augment.from_dict(galaxyzoo.registry.get_recipe(name).augment)
     assert (aug.rotate, aug.flip, aug.shift, aug.shear, aug.zoom) == (40.0, True, 0.2, 0.2, 1.2)

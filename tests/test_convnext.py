@@ -9,7 +9,7 @@ from torch import nn
 import galaxyzoo
 from galaxyzoo.gz2 import tree as gz2_tree
 from galaxyzoo.testing import check_model
-from galaxyzoo_builtin.nets import convnext
+from galaxyzoo_builtin.models import convnext
 
 SPECS = ["convnext_cpu", "convnext_nano"]
 

@@ -9,8 +9,8 @@ from PIL import Image
 
 from galaxyzoo.data.decode import decode_image, verify_images
 from galaxyzoo.specs import resolve_builder
-from galaxyzoo_builtin.real_datasets import REAL_DATASETS
-from galaxyzoo_builtin.readers.catalog import open_catalog
+from galaxyzoo_builtin.datasets import REAL_DATASETS
+from galaxyzoo_builtin.datasets.catalog import open_catalog
 
 SAMPLE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "gz2_sample"
 

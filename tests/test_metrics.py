@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from galaxyzoo.specs import Task
-from galaxyzoo_builtin import metric_fns as m
+from galaxyzoo_builtin.metrics import functions as m
 
 FOUR = Task("classification", ("a", "b", "c", "d"))
 THREE = Task("classification", ("a", "b", "c"))

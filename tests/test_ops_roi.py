@@ -165,7 +165,7 @@ def test_real_images_match_reference(mode):
 
 @pytest.mark.sample
 def test_seed_mode_matches_the_seed_opencv_roi_on_real_images():
-    """Seed 002's algorithm (findContours RETR_LIST, largest bounding box, its padding and
+    """Hildebrandt's algorithm (findContours RETR_LIST, largest bounding box, its padding and
     strict bounds test) on every fourth real image (1,726; all 6,904 agree exactly, but take
     ~25 s): IoU >= 0.95 on >= 98% of them."""
     names = _sample_names()[::4]

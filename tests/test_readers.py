@@ -15,12 +15,12 @@ from galaxyzoo.errors import DatasetNotFoundError
 from galaxyzoo.gz2.tree import COLUMNS
 from galaxyzoo.specs import resolve_builder
 from galaxyzoo.testing import check_dataset
-from galaxyzoo_builtin.real_datasets import REAL_DATASETS
-from galaxyzoo_builtin.readers.base import split_indices
-from galaxyzoo_builtin.readers.catalog import open_catalog
-from galaxyzoo_builtin.readers.galaxy10 import open_galaxy10
-from galaxyzoo_builtin.readers.galaxy_mnist import open_galaxy_mnist
-from galaxyzoo_builtin.readers.gz2_kaggle import open_gz2_kaggle
+from galaxyzoo_builtin.datasets import REAL_DATASETS
+from galaxyzoo_builtin.datasets.base import split_indices
+from galaxyzoo_builtin.datasets.catalog import open_catalog
+from galaxyzoo_builtin.datasets.galaxy10 import open_galaxy10
+from galaxyzoo_builtin.datasets.galaxy_mnist import open_galaxy_mnist
+from galaxyzoo_builtin.datasets.gz2_kaggle import open_gz2_kaggle
 
 SPECS = {s.name: s for s in REAL_DATASETS}
 

@@ -144,3 +144,14 @@ def test_import_and_listing_load_no_plugin_or_model_code():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
+
+
+def test_former_names_are_aliases_of_the_renamed_recipes_and_models():
+    """Recipes and models are named for their source; the seed names still resolve."""
+    assert galaxyzoo.get_recipe("seed002_cnn").name == "hildebrandt_votes_cnn"
+    assert galaxyzoo.get_recipe("seed003_resnet").name == "serrano_votes_resnet50"
+    assert galaxyzoo.get_spec("model", "seed002_cnn").name == "hildebrandt_cnn"
+    listed = set(galaxyzoo.list_recipes())
+    assert "seed002_cnn" not in listed and "hildebrandt_votes_cnn" in listed
+    with pytest.raises(galaxyzoo.UnknownNameError):
+        galaxyzoo.get_recipe("seed009_cnn")

@@ -10,25 +10,25 @@ from safetensors.torch import save_file
 
 import galaxyzoo
 from galaxyzoo.data.preprocessing import Preprocessing
-from galaxyzoo_builtin.nets import dieleman, resnet_imagenet
+from galaxyzoo_builtin.models import dieleman, resnet_imagenet
 
 
 def test_parameter_counts_follow_the_documents():
     count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
-    # Seed 001: conv 3·8·9+8, conv 8·8·9+8, 8·7·7→16, 16→4 at 128 px.
+    # The Codecademy 'odd galaxies' project: conv 3·8·9+8, conv 8·8·9+8, 8·7·7→16, 16→4 at 128 px.
     assert count(galaxyzoo.create_model("odd_cnn", num_outputs=4)) == 224 + 584 + 392 * 16 + 16 + 68
-    # Seed 002 at 150 px grayscale: the conv stack ends at 1×1×256, so dense 256→512→256→37.
-    seed002 = galaxyzoo.create_model("seed002_cnn", num_outputs=37)
+    # Hildebrandt's report at 150 px grayscale: the conv stack ends at 1×1×256, so dense 256→512→256→37.
+    seed002 = galaxyzoo.create_model("hildebrandt_cnn", num_outputs=37)
     assert seed002.head[0].in_features == 256 and count(seed002.head) == 256 * 512 + 512 + 512 * 256 + 256 + 256 * 37 + 37
-    third = galaxyzoo.create_model("seed003_cnn", num_outputs=37, variant="third")
+    third = galaxyzoo.create_model("serrano_cnn", num_outputs=37, variant="third")
     assert [m.out_features for m in third.head if isinstance(m, torch.nn.Linear)] == [96, 64, 37]
     with pytest.raises(ValueError, match="variant"):
-        galaxyzoo.create_model("seed003_cnn", num_outputs=37, variant="fifth")
+        galaxyzoo.create_model("serrano_cnn", num_outputs=37, variant="fifth")
 
 
 def test_too_small_inputs_get_a_clear_error():
     with pytest.raises(ValueError, match="input_size"):
-        galaxyzoo.create_model("seed002_cnn", num_outputs=37, input_size=64)
+        galaxyzoo.create_model("hildebrandt_cnn", num_outputs=37, input_size=64)
     with pytest.raises(ValueError, match="input_size"):
         galaxyzoo.create_model("dieleman", num_outputs=37, input_size=48)
 

@@ -24,7 +24,7 @@ class Preprocessing:
     grayscale: bool = False
     mean: tuple[float, ...] | None = None
     std: tuple[float, ...] | None = None
-    # With mode=None: keep this central fraction of the image, e.g. 250/424 (seed 003) or
+    # With mode=None: keep this central fraction of the image, e.g. 250/424 (Serrano's report) or
     # 207/424 (Dieleman et al.); None keeps the whole image.
     crop: float | None = None
 

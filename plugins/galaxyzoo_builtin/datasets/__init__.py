@@ -1,15 +1,17 @@
-"""Specs of the real-data readers (local files only), for the built-in ``galaxyzoo_datasets`` hook.
+"""Built-in datasets, registered through the `galaxyzoo` entry-point group.
 
-Nothing here imports reader code: builders are ``"module:function"`` strings.
-"""
+The specs name their builders as ``"module:function"`` strings, so listing datasets imports no
+reader code; the readers are the modules of this package."""
 from __future__ import annotations
 
+from galaxyzoo import DatasetSpec, Task, hookimpl
+from galaxyzoo.data import synthetic as galaxies  # not `synthetic`: that is this package's submodule
+from galaxyzoo.gz2 import tree as gz2_tree
 from galaxyzoo.gz2.tree import COLUMNS
-from galaxyzoo.specs import DatasetSpec, Task
 
-from .readers import known
+from . import known
 
-_READERS = "galaxyzoo_builtin.readers"
+_READERS = "galaxyzoo_builtin.datasets"
 _WITH_UNLABELED = ("train", "val", "test", "unlabeled")
 
 REAL_DATASETS: list[DatasetSpec] = [
@@ -72,3 +74,36 @@ REAL_DATASETS: list[DatasetSpec] = [
         defaults={"variant": "sdss"},
     ),
 ]
+
+_SYNTHETIC_LAYOUT = (
+    "nothing to download: images are generated on the fly; with a root, each split is rendered "
+    "once into ROOT/synthetic-v*-seed*-SPLIT-Nx*px.npy and memory-mapped"
+)
+_SYNTHETIC_OPTIONS = {"seed": 0, "image_size": galaxies.REFERENCE_SIZE, "num_samples": None}
+
+
+@hookimpl
+def galaxyzoo_datasets():
+    return [
+        DatasetSpec(
+            name="synthetic",
+            summary="Synthetic SDSS-like galaxies in the four GalaxyMNIST classes (default, no download)",
+            builder=f"{_READERS}.synthetic:classes",
+            task=Task("classification", galaxies.CLASSES),
+            image_size=galaxies.REFERENCE_SIZE,
+            layout=_SYNTHETIC_LAYOUT,
+            reference="classes as in GalaxyMNIST, https://github.com/mwalmsley/galaxy_mnist",
+            defaults=_SYNTHETIC_OPTIONS,
+        ),
+        DatasetSpec(
+            name="synthetic_votes",
+            summary="The synthetic galaxies with 37 GZ2 vote fractions from simulated volunteers",
+            builder=f"{_READERS}.synthetic:vote_fractions",
+            task=Task("vote_fractions", gz2_tree.COLUMNS),
+            image_size=galaxies.REFERENCE_SIZE,
+            layout=_SYNTHETIC_LAYOUT,
+            reference="decision tree of Willett et al. 2013 (MNRAS 435, 2835), Kaggle Galaxy Challenge columns",
+            defaults=_SYNTHETIC_OPTIONS,
+        ),
+        *REAL_DATASETS,
+    ]

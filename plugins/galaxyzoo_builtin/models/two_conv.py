@@ -1,4 +1,4 @@
-"""Seed 004's two-convolution CNN.
+"""Sharma's two-convolution CNN.
 
 conv3×3(16) → ReLU → BN → max-pool 2 → conv3×3(32) → ReLU → BN → avg-pool 2 → dense 32 →
 ReLU → BN → dropout → outputs. The seed applies ReLU before BatchNorm; kept as written. Its

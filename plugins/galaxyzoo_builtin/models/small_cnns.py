@@ -33,7 +33,7 @@ class SequentialCNN(nn.Module):
 
 def build_odd_cnn(num_outputs: int, in_chans: int = 3, input_size: int = 128, width: int = 8,
                   hidden: int = 16) -> nn.Module:
-    """Seed 001: conv3×3/2 (8) → max-pool 2 → conv3×3/2 (8) → max-pool 2 → dense 16 → outputs."""
+    """The Codecademy 'odd galaxies' project: conv3×3/2 (8) → max-pool 2 → conv3×3/2 (8) → max-pool 2 → dense 16 → outputs."""
     features = nn.Sequential(
         nn.Conv2d(in_chans, width, 3, stride=2), nn.ReLU(inplace=True), nn.MaxPool2d(2),
         nn.Conv2d(width, width, 3, stride=2), nn.ReLU(inplace=True), nn.MaxPool2d(2),
@@ -44,14 +44,14 @@ def build_odd_cnn(num_outputs: int, in_chans: int = 3, input_size: int = 128, wi
                                                  nn.Linear(hidden, num_outputs)))
 
 
-# Seed 002: (filters, kernel, pool) per layer; conv → ReLU → BN → max-pool as in its Keras code.
+# Hildebrandt's report: (filters, kernel, pool) per layer; conv → ReLU → BN → max-pool as in its Keras code.
 SEED002_LAYERS = ((32, 7, 2), (32, 7, 2), (64, 5, 2), (64, 5, 2), (128, 3, 1), (256, 3, 1))
 
 
-def build_seed002_cnn(num_outputs: int, in_chans: int = 1, input_size: int = 150,
+def build_hildebrandt_cnn(num_outputs: int, in_chans: int = 1, input_size: int = 150,
                       dense: Sequence[int] = (512, 256), conv_dropout: float = 0.05,
                       dense_dropout: float = 0.15) -> nn.Module:
-    """Seed 002: six conv layers with BN and max-pooling, dropout, dense 512-256, outputs."""
+    """Hildebrandt's report: six conv layers with BN and max-pooling, dropout, dense 512-256, outputs."""
     layers: list[nn.Module] = []
     cin = in_chans
     for filters, kernel, pool in SEED002_LAYERS:
@@ -60,7 +60,7 @@ def build_seed002_cnn(num_outputs: int, in_chans: int = 1, input_size: int = 150
             layers.append(nn.MaxPool2d(pool))
         cin = filters
     features = nn.Sequential(*layers, nn.Dropout(conv_dropout), nn.Flatten())
-    width = _flat_width(features, in_chans, input_size, "seed002_cnn")
+    width = _flat_width(features, in_chans, input_size, "hildebrandt_cnn")
     head: list[nn.Module] = []
     for units in dense:
         head += [nn.Linear(width, units), nn.ReLU(inplace=True), nn.Dropout(dense_dropout)]
@@ -69,31 +69,31 @@ def build_seed002_cnn(num_outputs: int, in_chans: int = 1, input_size: int = 150
     return SequentialCNN(features, nn.Sequential(*head))
 
 
-# Seed 003's four-conv variants ("first" and "second" share an architecture; the second
+# Serrano's four-conv variants ("first" and "second" share an architecture; the second
 # trains on 250 px centre crops resized to 70, the first on whole images resized to 100).
-SEED003_VARIANTS = {
+SERRANO_VARIANTS = {
     "first": ((32, 64, 128, 128), (512,)),
     "second": ((32, 64, 128, 128), (512,)),
     "third": ((32, 96, 128, 128), (96, 64)),
 }
 
 
-def build_seed003_cnn(num_outputs: int, in_chans: int = 3, input_size: int = 70, variant: str = "second",
+def build_serrano_cnn(num_outputs: int, in_chans: int = 3, input_size: int = 70, variant: str = "second",
                       kernel: int = 3, dropout: float = 0.5) -> nn.Module:
-    """Seed 003: four conv3×3 + max-pool 2 blocks, dropout 0.5, dense layer(s), outputs.
+    """Serrano's report: four conv3×3 + max-pool 2 blocks, dropout 0.5, dense layer(s), outputs.
 
     The document does not give the kernel size; 3×3 (Keras' usual) is an assumption.
     """
-    if variant not in SEED003_VARIANTS:
-        raise ValueError(f"seed003_cnn: variant must be one of {sorted(SEED003_VARIANTS)}, got {variant!r}")
-    filters, dense = SEED003_VARIANTS[variant]
+    if variant not in SERRANO_VARIANTS:
+        raise ValueError(f"serrano_cnn: variant must be one of {sorted(SERRANO_VARIANTS)}, got {variant!r}")
+    filters, dense = SERRANO_VARIANTS[variant]
     layers: list[nn.Module] = []
     cin = in_chans
     for f in filters:
         layers += [nn.Conv2d(cin, f, kernel), nn.ReLU(inplace=True), nn.MaxPool2d(2)]
         cin = f
     features = nn.Sequential(*layers, nn.Flatten())
-    width = _flat_width(features, in_chans, input_size, "seed003_cnn")
+    width = _flat_width(features, in_chans, input_size, "serrano_cnn")
     head: list[nn.Module] = [nn.Dropout(dropout)]
     for i, units in enumerate(dense):
         head += [nn.Linear(width, units), nn.ReLU(inplace=True)]

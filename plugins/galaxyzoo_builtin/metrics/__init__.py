@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from galaxyzoo import MetricSpec, hookimpl
 
-_FNS = "galaxyzoo_builtin.metric_fns"
+_FNS = "galaxyzoo_builtin.metrics.functions"
 
 
 @hookimpl

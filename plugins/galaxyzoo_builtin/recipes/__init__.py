@@ -5,8 +5,8 @@ from galaxyzoo import RecipeSpec, hookimpl
 
 _CLASS_METRICS = ("accuracy", "balanced_accuracy", "roc_auc_ovr", "confusion_matrix")
 _VOTE_METRICS = ("rmse", "rmse_per_question")
-# Seed 003's Keras ImageDataGenerator values (see the seed003_cnn recipe).
-_SEED003_AUGMENT = {"rotate": 40.0, "flip": True, "shift": 0.2, "shear": 0.2, "zoom": 1.2}
+# Serrano's Keras ImageDataGenerator values (see the serrano_votes_cnn recipe).
+_SERRANO_AUGMENT = {"rotate": 40.0, "flip": True, "shift": 0.2, "shear": 0.2, "zoom": 1.2}
 
 
 @hookimpl
@@ -55,8 +55,9 @@ def galaxyzoo_recipes():
             reported="source project's 4-conv CNN: ~81% balanced validation accuracy",
         ),
         RecipeSpec(
-            name="seed000_dense",
-            summary="Seed 000: dense 12288-512-512-512-4 network on whole 64 px GalaxyMNIST images, Adam",
+            name="galaxy_mnist_dense",
+            aliases=("seed000_dense",),
+            summary="The GalaxyMNIST dense-network tutorial: dense 12288-512-512-512-4 network on whole 64 px GalaxyMNIST images, Adam",
             dataset="galaxy_mnist",
             model="dense_mlp",
             input_size=64,
@@ -67,12 +68,13 @@ def galaxyzoo_recipes():
             lr=0.0015,
             schedule="constant",
             metrics=_CLASS_METRICS,
-            reference="seed 000 (GalaxyMNIST hack session, Keras)",
+            reference="the GalaxyMNIST dense-network tutorial (GalaxyMNIST hack session, Keras)",
             reported="70% test accuracy on GalaxyMNIST",
         ),
         RecipeSpec(
-            name="seed004_two_conv",
-            summary="Seed 004: two-conv CNN regressing the 37 GZ2 vote fractions (sigmoid + MSE), Adam",
+            name="sharma_votes_two_conv",
+            aliases=("seed004_two_conv",),
+            summary="Sharma's report: two-conv CNN regressing the 37 GZ2 vote fractions (sigmoid + MSE), Adam",
             dataset="gz2_kaggle",
             model="two_conv",
             input_size=64,
@@ -83,15 +85,16 @@ def galaxyzoo_recipes():
             lr=1e-3,
             schedule="constant",
             metrics=_VOTE_METRICS,
-            reference="seed 004 (GWU DATS6203 report, PyTorch)",
+            reference="Sharma's report (GWU DATS6203 report, PyTorch)",
             reported="learning only at batch 1024, lr 0.001; no test RMSE given",
         ),
         RecipeSpec(
             # The seed's data (Codecademy's compressed arrays) is not here: export it as a
             # catalog, <root>/images/<id>.png plus <root>/labels.csv with columns id,label
             # (label normal/ringed/merger/other), and train with --root <root>.
-            name="seed001_odd_cnn",
-            summary="Seed 001: 'odd galaxies' (normal/ringed/merger/other), 128 px, two stride-2 convs, Adam",
+            name="odd_galaxies_cnn",
+            aliases=("seed001_odd_cnn",),
+            summary="The Codecademy 'odd galaxies' project: 'odd galaxies' (normal/ringed/merger/other), 128 px, two stride-2 convs, Adam",
             dataset="catalog",
             model="odd_cnn",
             input_size=128,
@@ -104,16 +107,17 @@ def galaxyzoo_recipes():
             lr=1e-3,
             schedule="constant",
             metrics=("accuracy", "roc_auc_ovr", "balanced_accuracy", "confusion_matrix"),
-            reference="seed 001 (Codecademy 'Classifying Galaxies Using Convolutional Neural Networks', Keras)",
+            reference="the Codecademy 'odd galaxies' project (Codecademy 'Classifying Galaxies Using Convolutional Neural Networks', Keras)",
             reported="0.60-0.70 categorical accuracy, 0.80-0.90 AUC (stratified 80/20 split)",
         ),
         RecipeSpec(
             # Augmentation as the seed's RandomFlip, RandomRotation, RandomZoom(0.1) and
             # RandomContrast(0.05): zoom factor log-uniform in [1/1.1, 1.1], contrast 1 ± 0.05.
-            name="seed002_cnn",
-            summary="Seed 002: six-conv BN CNN on 150 px grayscale threshold-ROI crops, flips+rotation+zoom+contrast, MSE, Adam",
+            name="hildebrandt_votes_cnn",
+            aliases=("seed002_cnn",),
+            summary="Hildebrandt's report: six-conv BN CNN on 150 px grayscale threshold-ROI crops, flips+rotation+zoom+contrast, MSE, Adam",
             dataset="gz2_kaggle",
-            model="seed002_cnn",
+            model="hildebrandt_cnn",
             input_size=150,
             epochs=50,
             batch_size=64,
@@ -123,7 +127,7 @@ def galaxyzoo_recipes():
             lr=1e-3,
             schedule="constant",
             metrics=_VOTE_METRICS,
-            reference="seed 002 (GZ2 Kaggle challenge write-up, Keras)",
+            reference="Hildebrandt's report (GZ2 Kaggle challenge write-up, Keras)",
             reported="validation RMSE 0.0926; its baselines: central-pixel linear regression 0.1577, "
                      "mean-pixel linear regression 0.1597, mean confidence 0.1639",
         ),
@@ -132,30 +136,32 @@ def galaxyzoo_recipes():
             # Its Keras ImageDataGenerator augmentation: rotation_range=40, width/height_shift_range
             # =0.2, shear_range=0.2 (degrees in Keras, so barely any), zoom_range=0.2 (here an
             # isotropic factor log-uniform in [1/1.2, 1.2]), horizontal_flip.
-            name="seed003_cnn",
-            summary="Seed 003 (second approach): four-conv CNN on central 250/424 crops resized to 70, Adamax, MSE",
+            name="serrano_votes_cnn",
+            aliases=("seed003_cnn",),
+            summary="Serrano's report (second approach): four-conv CNN on central 250/424 crops resized to 70, Adamax, MSE",
             dataset="gz2_kaggle",
-            model="seed003_cnn",
+            model="serrano_cnn",
             input_size=70,
             epochs=20,
             batch_size=100,
             model_options={"variant": "second"},
             preprocess={"mode": None, "crop": 250 / 424},
-            augment=dict(_SEED003_AUGMENT),
+            augment=dict(_SERRANO_AUGMENT),
             optimizer="adamax",
             lr=2e-3,  # Keras' Adamax default; the document gives none
             schedule="constant",
             metrics=_VOTE_METRICS,
-            reference="seed 003 (GZ2 CNN report, Keras)",
+            reference="Serrano's report (GZ2 CNN report, Keras)",
             reported="validation RMSE 0.1345 (first approach, 100 px, no crop); best test RMSE 0.1161 is the ResNet",
         ),
         RecipeSpec(
-            # Seed 003 started from ImageNet weights; none can be downloaded here. Pass
+            # Serrano's report started from ImageNet weights; none can be downloaded here. Pass
             # --model-opt weights=resnet50.safetensors (torchvision names) to do the same;
             # otherwise the ResNet trains from scratch (and warns).
-            # Augmentation as seed003_cnn's.
-            name="seed003_resnet",
-            summary="Seed 003 (fourth approach): ResNet-50 + dense 512 head on 250/424 crops resized to 70, Adamax",
+            # Augmentation as serrano_votes_cnn's.
+            name="serrano_votes_resnet50",
+            aliases=("seed003_resnet",),
+            summary="Serrano's report (fourth approach): ResNet-50 + dense 512 head on 250/424 crops resized to 70, Adamax",
             dataset="gz2_kaggle",
             model="resnet",
             input_size=70,
@@ -163,12 +169,12 @@ def galaxyzoo_recipes():
             batch_size=100,
             model_options={"depth": 50},
             preprocess={"mode": None, "crop": 250 / 424},
-            augment=dict(_SEED003_AUGMENT),
+            augment=dict(_SERRANO_AUGMENT),
             optimizer="adamax",
             lr=2e-3,
             schedule="constant",
             metrics=_VOTE_METRICS,
-            reference="seed 003 (GZ2 CNN report, Keras ResNet pretrained on ImageNet)",
+            reference="Serrano's report (GZ2 CNN report, Keras ResNet pretrained on ImageNet)",
             reported="test RMSE 0.1161 (pretrained ResNet, 20 epochs)",
         ),
         RecipeSpec(
@@ -191,7 +197,7 @@ def galaxyzoo_recipes():
             schedule="step",
             metrics=_VOTE_METRICS,
             reference="Dieleman, Willett & Dambre 2015, MNRAS 450, 1441, https://arxiv.org/abs/1503.07077",
-            reported="RMSE 0.07492 on the Kaggle private leaderboard (seed 002 quotes 0.07941), "
+            reported="RMSE 0.07492 on the Kaggle private leaderboard (Hildebrandt's report quotes 0.07941), "
                      "averaging rotations/flips and 17 models: evaluate/predict with --tta 8 and --ensemble",
         ),
     ]

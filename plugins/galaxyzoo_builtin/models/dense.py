@@ -1,4 +1,4 @@
-"""Seed 000's fully connected network: flatten, three ReLU layers of 512 with dropout 0.2."""
+"""The GalaxyMNIST tutorial's fully connected network: flatten, three ReLU layers of 512 with dropout 0.2."""
 from __future__ import annotations
 
 from torch import nn

@@ -1,6 +1,6 @@
-"""ImageNet-layout ResNet-18/34/50 with a new head (seed 003's transfer-learning model).
+"""ImageNet-layout ResNet-18/34/50 with a new head (Serrano's transfer-learning model).
 
-Seed 003 used a Keras ResNet pretrained on ImageNet, then global average pooling, dense 512
+Serrano's report used a Keras ResNet pretrained on ImageNet, then global average pooling, dense 512
 (ReLU), dropout 0.5 and the outputs. Nothing is downloaded here: ``weights`` names a local
 safetensors file whose tensors follow torchvision's ResNet names (``conv1.weight``,
 ``layer1.0.bn1.running_mean``, ...), e.g. a torchvision ``resnet50`` state dict saved with
@@ -118,6 +118,6 @@ def build(num_outputs: int, in_chans: int = 3, input_size: int = 70, depth: int 
     if weights:
         load_backbone(model, weights)
     else:
-        warnings.warn("resnet: no weights file given, training from scratch (seed 003 started from "
+        warnings.warn("resnet: no weights file given, training from scratch (Serrano's report started from "
                       "ImageNet weights; pass weights=PATH.safetensors to do the same)", stacklevel=2)
     return model

@@ -1,1 +1,0 @@
-"""Readers for real survey data sets (local files only; nothing is downloaded)."""
