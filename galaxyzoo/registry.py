@@ -14,6 +14,7 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import threading
+import warnings
 from typing import Any, Callable
 
 from .errors import PluginError, UnknownNameError, UserError
@@ -21,6 +22,15 @@ from .plugin_loading import KINDS, Entry, Loaded, PluginRecord, env_flag, load_p
 from .specs import DatasetSpec, MetricSpec, ModelSpec, RecipeSpec, resolve_builder
 
 STRICT_ENV = "GALAXYZOO_STRICT_PLUGINS"
+
+
+class PluginWarning(UserWarning):
+    """Issued once per loading pass when some plugin had problems (the CLI prints them instead)."""
+
+
+#: Whether loading warns with :class:`PluginWarning`; the CLI turns it off and prints the
+#: problems itself, one line each.
+warn_on_problems = True
 
 
 _state: Loaded | None = None
@@ -46,6 +56,11 @@ def _loaded() -> Loaded:
             first = next((p.exception for p in problems if p.exception is not None), None)
             raise PluginError(f"{len(problems)} plugin problem(s) ({STRICT_ENV}=1):\n{listing}", problems) from first
         _state = state
+        if problems and warn_on_problems:
+            listing = "\n".join(f"  - {p}" for p in problems)
+            warnings.warn(f"{len(problems)} galaxyzoo plugin problem(s); the rest of the plugins work "
+                          f"(see galaxyzoo.plugins() or `galaxyzoo plugins`):\n{listing}",
+                          PluginWarning, stacklevel=4)
         return state
 
 
@@ -102,6 +117,11 @@ def _find(kind: str, name: str) -> Entry:
     suggestions = [known[k].qualified_name if sep else known[k].listed_name for k in dict.fromkeys(close)][:3]
     broken = sum(record.status == "failed" for record in state.records)
     raise UnknownNameError(kind, name, suggestions, broken)
+
+
+def find_entry(kind: str, name: str) -> Entry:
+    """The registered entry (spec, distribution, entry point) for ``name``, plain or ``dist:name``."""
+    return _find(kind, name)
 
 
 def get_spec(kind: str, name: str) -> Any:

@@ -13,6 +13,20 @@ Builder = Union[str, Callable[..., Any]]
 TaskKind = Literal["classification", "vote_fractions"]
 TASK_KINDS: tuple[str, ...] = ("classification", "vote_fractions")
 
+# The names the core knows, as plain tuples so that validating a spec never imports torch.
+# tests/test_plugin_docs.py checks them against the training code that consumes them.
+OPTIMIZERS: tuple[str, ...] = ("adamw", "adam", "sgd", "adamax")
+SCHEDULES: tuple[str, ...] = ("cosine", "constant", "step")
+LOSSES: tuple[str, ...] = ("auto", "balanced")
+#: ``RecipeSpec.preprocess`` keys (the fields of the checkpointed preprocessing, less ``size``,
+#: which is the recipe's ``input_size``).
+PREPROCESS_KEYS: tuple[str, ...] = ("mode", "threshold", "pad", "interp", "grayscale", "mean", "std", "crop")
+#: ``mode`` values; ``"none"`` (the CLI's ``--roi none``) is stored as None: the whole image.
+ROI_MODES: tuple[str | None, ...] = ("central", "seed", None)
+INTERPOLATIONS: tuple[str, ...] = ("area", "bilinear")
+#: ``RecipeSpec.augment`` keys.
+AUGMENT_KEYS: tuple[str, ...] = ("rotate", "flip", "zoom", "contrast", "shift", "shear")
+
 
 def resolve_builder(builder: Builder) -> Callable[..., Any]:
     """Import a ``"module:attr"`` builder (or return a callable unchanged)."""
@@ -176,3 +190,38 @@ class RecipeSpec:
         _check_aliases("recipe", self.name, self.aliases)
         if self.epochs < 1 or self.batch_size < 1 or self.input_size < 1:
             raise ValueError(f"recipe {self.name!r}: epochs, batch_size, input_size must be >= 1")
+        if not isinstance(self.lr, (int, float)) or isinstance(self.lr, bool) or self.lr <= 0:
+            raise ValueError(f"recipe {self.name!r}: lr must be a positive number, got {self.lr!r}")
+        for what, value, known in (("optimizer", self.optimizer, OPTIMIZERS),
+                                   ("schedule", self.schedule, SCHEDULES), ("loss", self.loss, LOSSES)):
+            if value not in known:
+                raise ValueError(f"recipe {self.name!r}: unknown {what} {value!r}; choose from {known}")
+        object.__setattr__(self, "preprocess", _check_preprocess(self.name, self.preprocess))
+        _check_keys(self.name, "augment", self.augment, AUGMENT_KEYS)
+        if isinstance(self.metrics, str):
+            raise ValueError(f"recipe {self.name!r}: metrics must be a tuple of names, got {self.metrics!r}")
+        object.__setattr__(self, "metrics", tuple(self.metrics))
+
+
+def _check_keys(recipe: str, what: str, values: Mapping[str, Any], known: tuple[str, ...]) -> None:
+    if not isinstance(values, Mapping):
+        raise ValueError(f"recipe {recipe!r}: {what} must be a dict, got {type(values).__name__}")
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise ValueError(f"recipe {recipe!r}: unknown {what} keys {unknown}; known: {list(known)}")
+
+
+def _check_preprocess(recipe: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Known keys and values; ``mode="none"`` (the CLI's spelling) becomes None."""
+    _check_keys(recipe, "preprocess", values, PREPROCESS_KEYS)
+    values = dict(values)
+    if isinstance(values.get("mode"), str) and values["mode"].lower() == "none":
+        values["mode"] = None
+    if "mode" in values and values["mode"] not in ROI_MODES:
+        raise ValueError(f"recipe {recipe!r}: preprocess mode {values['mode']!r}; choose from {ROI_MODES} "
+                         "(\"none\" also means None: the whole image)")
+    if "interp" in values and values["interp"] not in INTERPOLATIONS:
+        raise ValueError(f"recipe {recipe!r}: preprocess interp {values['interp']!r}; choose from {INTERPOLATIONS}")
+    if values.get("crop") is not None and values.get("mode", "central") is not None:
+        raise ValueError(f"recipe {recipe!r}: preprocess crop needs mode=None")
+    return values

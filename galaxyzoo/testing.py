@@ -18,7 +18,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .errors import ContractError
-from .specs import DatasetSpec, MetricSpec, ModelSpec, Task, resolve_builder
+from .specs import DatasetSpec, MetricSpec, ModelSpec, RecipeSpec, Task, resolve_builder
 
 
 @dataclass(frozen=True)
@@ -198,3 +198,28 @@ def check_metric(spec: MetricSpec) -> CheckResult:
         require(perfect >= random, f"{kind}: random predictions ({values['random']}) beat perfect ones ({values['perfect']})")
     best = ("perfect scores best",) if spec.scalar else ()
     return CheckResult("metric", spec.name, ("finite result", *best, "inputs unchanged", "repeatable"))
+
+
+def check_recipe(spec: RecipeSpec) -> CheckResult:
+    """The recipe's model, dataset and metrics are registered and fit together: the model and
+    every metric support the dataset's task kind. (Field names and values were checked when
+    the spec was made; see :class:`galaxyzoo.specs.RecipeSpec`.) Needs no torch."""
+    from . import registry
+
+    def require(ok: Any, message: str) -> None:
+        _require(ok, "recipe", spec.name, message)
+
+    def lookup(kind: str, name: str) -> Any:
+        try:
+            return registry.get_spec(kind, name)
+        except KeyError as exc:
+            raise ContractError(f"recipe {spec.name!r}: {exc}") from None
+
+    dataset, model = lookup("dataset", spec.dataset), lookup("model", spec.model)
+    kind = dataset.task.kind if dataset.task is not None else None
+    require(kind is None or kind in model.tasks, f"model {spec.model!r} does not support {kind} tasks")
+    for name in spec.metrics:
+        metric = lookup("metric", name)
+        require(kind is None or kind in metric.tasks, f"metric {name!r} does not support {kind} tasks")
+    return CheckResult("recipe", spec.name, ("dataset registered", "model registered", "metrics registered",
+                                              "task kinds agree"))

@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     "galaxyzoo.cli.ingest_cmd",
     "galaxyzoo.cli.demo_cmd",
     "galaxyzoo.cli.benchmark_cmd",
+    "galaxyzoo.cli.new_plugin_cmd",
 )
 
 
@@ -43,6 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .. import registry
+
+    registry.warn_on_problems = False  # printed once, after the command (_report_plugin_problems)
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

@@ -86,6 +86,7 @@ def evaluate_checkpoint(
         options = {}
     options.update(dataset_options or {})
     data = registry.create_dataset(name, split=split, root=root, **options)
+    from .preflight import check_evaluation; check_evaluation(members, data, name, split)  # before any work
     task = Task(**meta["task"])
     if data.task.kind != task.kind or tuple(data.task.outputs) != task.outputs:
         raise UserError(f"dataset {name!r} has outputs {tuple(data.task.outputs)}; the model was "

@@ -155,6 +155,7 @@ class Predictor:
         self.views = tta_views(tta)
         self.device = resolve_device(device)
         loaded = [load_model(c, self.device) for c in checkpoint_list(checkpoints)]
+        from .preflight import check_prediction; check_prediction(loaded)  # before any work
         check_ensemble([(directory, meta) for _, meta, directory in loaded], _shared_for_prediction)
         self.members = [Member(model, Preprocessing.from_dict(meta["preprocessing"]), outputs_fractions(model))
                         for model, meta, _ in loaded]

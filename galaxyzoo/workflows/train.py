@@ -252,6 +252,7 @@ def _setup(config: TrainConfig | None, run_dir: Path, resume: bool, workers: int
 
     net = registry.create_model(config.model, num_outputs=task.num_outputs, in_chans=prep.channels,
                                 input_size=config.input_size, **config.model_options)
+    from .preflight import check_training; check_training(config, net, train_set, val_set, prep)  # before any work
     net = net.to(dev).to(memory_format=torch.channels_last)
     train_loader = BatchLoader(train_set, prep, config.batch_size, shuffle=True,
                                augment=Augment.from_dict(config.augment), seed=config.seed,
