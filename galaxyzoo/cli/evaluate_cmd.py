@@ -5,7 +5,7 @@ import argparse
 import json
 from pathlib import Path
 
-from .run_options import add_runtime_args, key_value
+from .run_options import MAX_BATCH, add_runtime_args, int_in, key_value, one_line_errors
 
 EXAMPLES = """\
 examples:
@@ -29,6 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "checkpoint).",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    one_line_errors(parser)
     parser.add_argument("checkpoint", type=Path, help="a checkpoint directory, or a run directory (uses best)")
     parser.add_argument("--ensemble", type=Path, action="append", default=[], metavar="CHECKPOINT",
                         help="another checkpoint or run directory to average with CHECKPOINT (repeat "
@@ -39,8 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--root", help="dataset root directory")
     parser.add_argument("--metrics", type=lambda s: tuple(s.split(",")), default=(),
                         help="comma-separated metric names (default: the task's standard set)")
-    parser.add_argument("--limit", type=int, metavar="N", help="evaluate N random samples")
-    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--limit", type=int_in(1), metavar="N", help="evaluate N random samples")
+    parser.add_argument("--batch-size", type=int_in(1, MAX_BATCH), default=128)
     parser.add_argument("--out", type=Path, help="where to write metrics.json and plots")
     parser.add_argument("--json", action="store_true", help="print the metrics as JSON")
     parser.add_argument("--tta", type=int, choices=(1, 4, 8), default=1, metavar="N",

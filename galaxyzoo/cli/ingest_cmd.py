@@ -6,6 +6,7 @@ from pathlib import Path
 
 from ..errors import UserError
 from .engine_options import add_engine_args, check_local_engine
+from .run_options import MAX_SIZE, MAX_WORKERS, float_in, int_in, one_line_errors
 
 
 
@@ -33,17 +34,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Decode, find ROIs, crop and resize every image into uint8 shards (resumable).",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    one_line_errors(parser)
     parser.add_argument("src", type=Path, help="folder of JPEG/PNG files (walked recursively), "
                                                 "or the image folder of --catalog")
     parser.add_argument("--out", type=Path, required=True, help="output directory")
-    parser.add_argument("--size", type=int, default=64, help="crop side in pixels (default 64)")
+    parser.add_argument("--size", type=int_in(8, MAX_SIZE), default=64, help="crop side in pixels (default 64)")
     parser.add_argument("--mode", default="central", choices=["central", "seed", "none"],
                         help="ROI mode for ops.find_roi; none keeps the whole image")
-    parser.add_argument("--threshold", default="auto", help="ROI grey threshold or auto")
-    parser.add_argument("--pad", type=float, default=0.1, help="ROI padding fraction")
-    parser.add_argument("--workers", type=int, help="worker processes (default: every core; 0: none); "
+    parser.add_argument("--threshold", type=threshold, default="auto", help="ROI grey threshold or auto")
+    parser.add_argument("--pad", type=float_in(0, 10), default=0.1, help="ROI padding fraction")
+    parser.add_argument("--workers", type=int_in(0, MAX_WORKERS), help="worker processes (default: every core; 0: none); "
                                                     "with --engine dask, a local cluster of N processes")
-    parser.add_argument("--shard-size", type=int, default=4096, help="inputs per shard")
+    parser.add_argument("--shard-size", type=int_in(1, 1 << 20), default=4096, help="inputs per shard")
     parser.add_argument("--catalog", type=Path, help="CSV listing the inputs (one per row)")
     parser.add_argument("--id-column", default="GalaxyID", help="catalog id column")
     parser.add_argument("--path-column", help="catalog column with image paths relative to SRC "
@@ -53,15 +55,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
+def threshold(text: str) -> str | int:
+    """``auto`` or a grey level 0..255."""
+    return text if text == "auto" else int_in(0, 255)(text)
+
+
 def run(args: argparse.Namespace) -> int:
     from ..data.inputs import catalog_images, walk_images
     from ..workflows.ingest import IngestOptions, ingest
 
     if not args.src.is_dir():
         raise UserError(f"{args.src} is not a folder")
-    threshold = args.threshold if args.threshold == "auto" else int(args.threshold)
-    opts = IngestOptions(size=args.size, mode=None if args.mode == "none" else args.mode,
-                         threshold=threshold, pad=args.pad, shard_size=args.shard_size)
+        opts = IngestOptions(size=args.size, mode=None if args.mode == "none" else args.mode,
+                         threshold=args.threshold, pad=args.pad, shard_size=args.shard_size)
     if args.catalog:
         inputs = catalog_images(args.catalog, args.src, args.id_column, args.path_column)
     else:

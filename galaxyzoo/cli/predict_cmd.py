@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..errors import UserError
 from .engine_options import add_engine_args, check_local_engine
+from .run_options import MAX_BATCH, MAX_WORKERS, device_name, int_in, one_line_errors
 
 
 
@@ -43,6 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "folders, catalogs, ingested shards) and write a catalog.",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    one_line_errors(parser)
     parser.add_argument("checkpoint", type=Path, help="a checkpoint directory, or a run directory (uses best)")
     parser.add_argument("inputs", nargs="+", metavar="INPUT",
                         help="image files, folders, catalog CSVs or `galaxyzoo ingest` output folders")
@@ -53,17 +55,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--id-column", default="GalaxyID", help="id column of catalog CSV inputs")
     parser.add_argument("--image-dir", type=Path,
                         help="folder of a catalog's images, <id>.jpg|.jpeg|.png (default: the CSV's folder)")
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--threads", type=int, help="decoding threads (default: cores, at most 8; with "
+    parser.add_argument("--batch-size", type=int_in(1, MAX_BATCH), default=64)
+    parser.add_argument("--threads", type=int_in(1, 256), help="decoding threads (default: cores, at most 8; with "
                                                     "--engine dask, per task: the worker machine's cores "
                                                     "shared among its worker threads)")
-    parser.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda[:N]")
+    parser.add_argument("--device", type=device_name, default="auto", help="auto (CUDA when available), cpu or cuda[:N]")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--tta", type=int, choices=(1, 4, 8), default=1, metavar="N",
                         help="average predictions over N right-angle rotations/flips: 1 (none, "
                              "default), 4 rotations, or 8 with their mirror images (each ensemble "
                              "member, before the members are averaged)")
-    parser.add_argument("--workers", type=int, metavar="N",
+    parser.add_argument("--workers", type=int_in(1, MAX_WORKERS), metavar="N",
                         help="with --engine dask: a local cluster of N processes (default: every core)")
     add_engine_args(parser)
     parser.set_defaults(func=run)

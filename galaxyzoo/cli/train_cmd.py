@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .. import registry
 from ..errors import UserError
-from .run_options import add_runtime_args, key_value
+from .run_options import MAX_BATCH, MAX_SIZE, add_runtime_args, float_in, int_in, key_value, one_line_errors
 
 
 EXAMPLES = """\
@@ -32,6 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Train a model and write checkpoints, metrics and plots to a run directory.",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    one_line_errors(parser)
     what = parser.add_argument_group("what to train")
     what.add_argument("--recipe", help="a registered recipe (see `galaxyzoo list recipes`)")
     what.add_argument("--model", help="model name (overrides the recipe's)")
@@ -39,17 +40,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     what.add_argument("--resume", metavar="RUN_DIR", type=Path,
                       help="continue the run in RUN_DIR from its last complete checkpoint")
     how = parser.add_argument_group("training options (override the recipe)")
-    how.add_argument("--epochs", type=int, metavar="N")
-    how.add_argument("--batch-size", type=int, metavar="N")
-    how.add_argument("--lr", type=float, metavar="X", help="peak learning rate")
-    how.add_argument("--weight-decay", type=float, metavar="X")
+    how.add_argument("--epochs", type=int_in(1, 100_000), metavar="N")
+    how.add_argument("--batch-size", type=int_in(1, MAX_BATCH), metavar="N")
+    how.add_argument("--lr", type=float_in(0, 100, open_low=True), metavar="X", help="peak learning rate")
+    how.add_argument("--weight-decay", type=float_in(0, 100), metavar="X")
     how.add_argument("--optimizer", metavar="NAME", help="adamw, adam, adamax or sgd (Nesterov momentum 0.9)")
     how.add_argument("--schedule", metavar="NAME", help="cosine (after a 3%% linear warm-up) or constant")
     how.add_argument("--loss", metavar="NAME",
                      help="auto (cross-entropy, or MSE for vote fractions) or balanced (class-weighted)")
-    how.add_argument("--size", type=int, metavar="PX", help="model input size in pixels")
-    how.add_argument("--seed", type=int, metavar="N", help="fixes initialisation, data order, augmentation")
-    how.add_argument("--patience", type=int, metavar="N", help="stop after N epochs without improvement")
+    how.add_argument("--size", type=int_in(8, MAX_SIZE), metavar="PX", help="model input size in pixels")
+    how.add_argument("--seed", type=int_in(0, 2**32 - 1), metavar="N", help="fixes initialisation, data order, augmentation")
+    how.add_argument("--patience", type=int_in(1), metavar="N", help="stop after N epochs without improvement")
     how.add_argument("--monitor", metavar="METRIC",
                      help="scalar metric that selects the best checkpoint (default: the first)")
     how.add_argument("--metrics", type=lambda s: tuple(s.split(",")), metavar="A,B,...",
@@ -65,12 +66,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     how.add_argument("--model-opt", type=key_value, action="append", default=[], metavar="KEY=VALUE")
     how.add_argument("--dataset-opt", type=key_value, action="append", default=[], metavar="KEY=VALUE")
     how.add_argument("--root", metavar="DIR", help="dataset root directory")
-    how.add_argument("--limit-train", type=int, metavar="N", help="train on N random samples")
-    how.add_argument("--limit-val", type=int, metavar="N", help="validate on N random samples")
+    how.add_argument("--limit-train", type=int_in(1), metavar="N", help="train on N random samples")
+    how.add_argument("--limit-val", type=int_in(1), metavar="N", help="validate on N random samples")
     parser.add_argument("--out", type=Path, metavar="DIR", help="run directory (default: runs/NAME-TIMESTAMP)")
     add_runtime_args(parser)
     # Ends the process after N epochs as if interrupted; for testing --resume.
-    parser.add_argument("--stop-after-epoch", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--stop-after-epoch", type=int_in(0), help=argparse.SUPPRESS)
     parser.set_defaults(func=run)
 
 

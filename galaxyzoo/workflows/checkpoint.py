@@ -235,6 +235,10 @@ def load_model(path: Path | str, device: torch.device | str = "cpu") -> tuple[to
                                       **meta.get("model_options", {}))
     except KeyError as exc:
         raise CheckpointError(f"{directory}: cannot rebuild model: {exc}") from None
+    bad = [k for k, v in state.items() if torch.is_floating_point(v) and not bool(torch.isfinite(v).all())]
+    if bad:
+        raise CheckpointError(f"{directory}: weights hold NaN or infinite values ({', '.join(bad[:3])}); "
+                              "the run diverged: use an earlier checkpoint")
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:

@@ -86,7 +86,7 @@ def evaluate_checkpoint(
         options = {}
     options.update(dataset_options or {})
     data = registry.create_dataset(name, split=split, root=root, **options)
-    from .preflight import check_evaluation; check_evaluation(members, data, name, split)  # before any work
+    from .preflight import check_evaluation; metrics = check_evaluation(members, data, name, split, metrics)  # before any work
     task = Task(**meta["task"])
     if data.task.kind != task.kind or tuple(data.task.outputs) != task.outputs:
         raise UserError(f"dataset {name!r} has outputs {tuple(data.task.outputs)}; the model was "
@@ -102,6 +102,10 @@ def evaluate_checkpoint(
         desc = f"evaluate {name}/{split}" + (f" model {i + 1}/{len(members)}" if ensemble else "")
         results.append(run_inference(model, loader, task, progress=progress, desc=desc, tta=tta))
     preds = ensemble_mean(results, task) if ensemble else results[0]
+    if not np.isfinite(preds.probabilities).all():
+        bad = int((~np.isfinite(preds.probabilities).all(axis=1)).sum())
+        raise UserError(f"the model's outputs are not finite for {bad} of {len(preds.probabilities)} "
+                        "samples: the checkpoint cannot be scored (did training diverge?)")
     values = compute_metrics(names, preds, task)
     folder = f"eval-ensemble-{name}-{split}" if ensemble else f"eval-{name}-{split}"
     out = Path(out_dir) if out_dir else run_dir_of(ckpt_dir) / folder

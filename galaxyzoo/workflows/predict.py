@@ -61,8 +61,8 @@ Chunk = FileChunk | ShardChunk
 
 
 def plan_chunks(inputs: Sequence[str | os.PathLike], *, chunk_size: int, mode: str | None = None,
-                id_column: str = "GalaxyID", image_dir: str | os.PathLike | None = None
-                ) -> tuple[int, list[Chunk]]:
+                id_column: str = "GalaxyID", image_dir: str | os.PathLike | None = None,
+                input_size: int | None = None) -> tuple[int, list[Chunk]]:
     """(number of inputs, chunks of at most ``chunk_size``) over image files, folders,
     catalog CSVs (one input per row, images in ``image_dir``, default the CSV's folder) and
     ingested shard folders, in order. ``mode``: the model's ROI mode, to warn about shards
@@ -79,10 +79,13 @@ def plan_chunks(inputs: Sequence[str | os.PathLike], *, chunk_size: int, mode: s
         path = Path(item)
         if is_shard_dir(path):
             flush_files()
-            ingested = json.loads((path / "ingest.json").read_text())["mode"]
-            if ingested != mode:
-                warnings.warn(f"{path} was ingested with ROI mode {ingested!r}, the model was "
+            options = json.loads((path / "ingest.json").read_text())
+            if options["mode"] != mode:
+                warnings.warn(f"{path} was ingested with ROI mode {options['mode']!r}, the model was "
                               f"trained with {mode!r}", stacklevel=3)
+            if input_size is not None and options.get("size", input_size) < input_size:
+                warnings.warn(f"{path} holds {options['size']}-px crops, the model takes {input_size} px: "
+                              f"they are upscaled (ingest again with --size {input_size})", stacklevel=3)
             ok = np.cumsum([0] + [r["status"] == "ok" for r in read_manifest(path)])
             total += len(ok) - 1
             chunks += [ShardChunk(str(path), s, min(s + chunk_size, len(ok) - 1), int(ok[s]))
@@ -174,6 +177,8 @@ class Predictor:
             x = torch.from_numpy(np.ascontiguousarray(images[ok])).to(dev)
             ensemble = sum(self._member_probabilities(m, x, precut) for m in self.members)
             probs[ok] = (ensemble / len(self.members)).cpu().numpy()
+            failed = {**failed, **{int(i): ("non_finite", "the model's output is NaN or infinite")
+                                   for i in np.flatnonzero(ok & ~np.isfinite(probs).all(axis=1))}}
         return [_row(task, ident, path, probs[i], f"{failed[i][0]}: {failed[i][1]}" if i in failed else "")
                 for i, (ident, path) in enumerate(items)]
 
@@ -271,7 +276,8 @@ def predict_files(
     predictor = Predictor(checkpoint, device, tta)
     threads = threads or min(len(os.sched_getaffinity(0)), 8)
     total, chunks = plan_chunks(inputs, chunk_size=64 * batch_size, mode=predictor.mode,
-                                id_column=id_column, image_dir=image_dir)
+                                id_column=id_column, image_dir=image_dir,
+                                input_size=max(m.prep.size for m in predictor.members))
     check_inputs(total)
     rows: list[list] = []
     bar = tqdm(total=total, desc="predict", unit="img", disable=not progress)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -33,7 +34,7 @@ from ..data.preprocessing import Preprocessing
 from ..errors import InputNotFoundError, OutputExistsError, UserError
 from ..gz2.heads import outputs_fractions
 from ..specs import Task
-from . import checkpoint
+from . import checkpoint, guards
 from .inference import compute_metrics, metric_names, run_inference, scalar_metrics, task_loss
 from .run_outputs import write_run_outputs
 from .rng import rng_state, seed_everything, set_rng_state
@@ -80,7 +81,7 @@ class _Progress:
     bad_epochs: int = 0
 
     def update(self, value: float, epoch: int, higher_is_better: bool) -> bool:
-        improved = self.best_epoch == 0 or (
+        improved = self.best_epoch == 0 or math.isnan(self.best_value) or (
             value > self.best_value if higher_is_better else value < self.best_value)
         if improved:
             self.best_value, self.best_epoch, self.bad_epochs = value, epoch, 0
@@ -148,6 +149,7 @@ def _train_epoch(model, loader: BatchLoader, optimizer, scheduler, task, loss_we
         loss_sum += loss.detach() * len(batch.indices)
         seen += len(batch.indices)
         if step % 10 == 0:  # reading the loss waits for the device; not every step
+            _check_loss(float(loss_sum), desc, step)
             bar.set_postfix(loss=f"{float(loss_sum) / seen:.4f}")
         stop = time.perf_counter() >= deadline
         if distributed and deadline != math.inf:  # every rank stops at the same step
@@ -159,8 +161,17 @@ def _train_epoch(model, loader: BatchLoader, optimizer, scheduler, task, loss_we
     if distributed:
         totals = torch.stack([loss_sum.float(), torch.tensor(float(seen), device=loader.device)])
         dist.all_reduce(totals)
+        _check_loss(float(totals[0]), desc, step)
         return float(totals[0]) / max(float(totals[1]), 1.0), int(totals[1])
+    _check_loss(float(loss_sum), desc, step)
     return float(loss_sum) / max(seen, 1), seen
+
+
+def _check_loss(loss_sum: float, desc: str, step: int) -> None:
+    if not math.isfinite(loss_sum):
+        raise guards.DivergedError(
+            f"training diverged ({desc}, by step {step + 1}): the loss is {loss_sum}; no checkpoint "
+            "of it was saved (best/last keep the last finite epoch); try a lower --lr")
 
 
 @dataclass
@@ -222,10 +233,13 @@ def train(
     try:
         run = _setup(config, run_dir, resume, workers, dev, progress and ddp.is_main, ddp)
         try:
-            _open_run_dir(run, resume)
-            if resume:
-                _restore(run)
-            result = _fit(run, stop_after_epoch, time_budget_s)
+            with guards.output_lock(run_dir, "train") if ddp.is_main else nullcontext():
+                if not resume and (run_dir / "config.json").exists():
+                    raise OutputExistsError(f"{run_dir} already holds a run; pass --resume to continue it")
+                _open_run_dir(run, resume)
+                if resume:
+                    _restore(run)
+                result = _fit(run, stop_after_epoch, time_budget_s)
         finally:  # worker processes end here, before the process group does
             run.close()
         completed = True
@@ -250,8 +264,8 @@ def _setup(config: TrainConfig | None, run_dir: Path, resume: bool, workers: int
     monitor = _choose_monitor(config, metrics)
     prep = Preprocessing.from_dict({"size": config.input_size, **config.preprocess})
 
-    net = registry.create_model(config.model, num_outputs=task.num_outputs, in_chans=prep.channels,
-                                input_size=config.input_size, **config.model_options)
+    net = guards.build_model(config.model, config.model_options, num_outputs=task.num_outputs,
+                             in_chans=prep.channels, input_size=config.input_size)
     from .preflight import check_training; check_training(config, net, train_set, val_set, prep)  # before any work
     net = net.to(dev).to(memory_format=torch.channels_last)
     train_loader = BatchLoader(train_set, prep, config.batch_size, shuffle=True,
@@ -333,6 +347,11 @@ def _fit(run: _Run, stop_after_epoch: int | None, time_budget_s: float | None) -
         train_seconds = time.perf_counter() - started
         training_seconds += train_seconds
         val_loss, values = _validate(run)
+        bad = guards.non_finite(run.net.state_dict()) + ["val_loss"] * (not guards.is_finite(val_loss))
+        if bad:
+            raise guards.DivergedError(
+                f"training diverged in epoch {epoch + 1}: non-finite {', '.join(bad[:5])}; this epoch "
+                "was not saved (best/last keep the last finite epoch); try a lower --lr")
         record = {
             "epoch": epoch + 1, "train_loss": train_loss, "val_loss": val_loss,
             **{f"val_{k}": v for k, v in values.items()},

@@ -1,0 +1,88 @@
+"""Guards the jobs share against hostile inputs: a model that rejects its options or size,
+non-finite numbers (a diverged run), and two jobs writing one output (a lock file)."""
+from __future__ import annotations
+
+import fcntl
+import math
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Mapping
+
+import torch
+
+from .. import registry
+from ..errors import UserError
+
+LOCK_NAME = ".galaxyzoo.lock"
+
+
+class DivergedError(UserError):
+    """Training produced a non-finite loss, metric or weight."""
+
+
+def build_model(name: str, options: Mapping, *, num_outputs: int, in_chans: int, input_size: int,
+                error: type[UserError] = UserError) -> torch.nn.Module:
+    """Build a registered model and run one tiny batch through it (eval mode, no gradients, no
+    randomness used), so bad ``--model-opt`` values or an input size the model cannot take
+    are one clear error before any work, not a traceback mid-run."""
+    what = f"model {name!r} with input size {input_size}" + (f" and options {dict(options)}" if options else "")
+    try:
+        model = registry.create_model(name, num_outputs=num_outputs, in_chans=in_chans,
+                                      input_size=input_size, **options)
+    except UserError:
+        raise
+    except Exception as exc:  # a builder's TypeError/ValueError on a bad option value
+        raise error(f"cannot build {what}: {type(exc).__name__}: {exc}") from None
+    was_training = model.training
+    try:
+        with torch.no_grad():
+            model.eval()
+            model(torch.zeros(2, in_chans, input_size, input_size))
+    except Exception as exc:
+        raise error(f"{what} fails on a {input_size}-px input: {type(exc).__name__}: {exc}") from None
+    finally:
+        model.train(was_training)
+    return model
+
+
+def non_finite(tensors: Mapping[str, torch.Tensor]) -> list[str]:
+    """Names of floating-point tensors holding a NaN or infinity."""
+    return [k for k, v in tensors.items()
+            if torch.is_floating_point(v) and not bool(torch.isfinite(v).all())]
+
+
+def is_finite(value) -> bool:
+    try:
+        return math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return True  # not a scalar (a confusion matrix): nothing to check
+
+
+def _holder(path: Path) -> str:
+    try:
+        return path.read_text().strip() or "unknown"
+    except OSError:
+        return "unknown"
+
+
+@contextmanager
+def output_lock(folder: Path | str, what: str) -> Iterator[None]:
+    """Hold ``folder/.galaxyzoo.lock`` (an fcntl lock, released by the kernel when the process
+    ends, so a killed job never leaves a stale lock) for the job's duration. A second job on the
+    same folder is refused at once with a message naming the holder's PID."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / LOCK_NAME
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise UserError(f"{folder} is in use by another galaxyzoo job (process {_holder(path)}, "
+                            f"{what}); wait for it to finish or choose another output") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
