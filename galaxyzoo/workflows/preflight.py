@@ -9,6 +9,8 @@ an epoch later with a broadcasting error from deep inside the loop.
 """
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import numpy as np
@@ -113,12 +115,39 @@ def check_training(config: Any, net: Any, train_set: Any, val_set: Any, prep: Pr
     check_model(net, config.model, prep.apply(images), task.num_outputs)
 
 
-def check_evaluation(members: Sequence[tuple[Any, dict, Any]], data: Any, dataset: str, split: str) -> None:
-    """The dataset, then each checkpointed model on two of its samples, preprocessed as trained."""
+def check_evaluation(members: Sequence[tuple[Any, dict, Any]], data: Any, dataset: str, split: str,
+                     metrics: Sequence[str] = ()) -> tuple[str, ...]:
+    """The dataset, then each checkpointed model on two of its samples, preprocessed as trained.
+
+    Returns the metrics to compute: ``metrics`` when given, else those the run trained with
+    (its ``config.json``, i.e. the recipe's unless overridden), else the recipe's; empty means
+    the task's standard set.
+    """
     images = check_dataset(data, dataset, split)
     for model, meta, _ in members:
         prep = Preprocessing.from_dict(meta["preprocessing"])
         check_model(model, meta["model"], prep.apply(images), len(meta["task"]["outputs"]))
+    return tuple(metrics) or default_metrics(members[0][1], members[0][2])
+
+
+def default_metrics(meta: dict, checkpoint_dir: Any) -> tuple[str, ...]:
+    """The metrics a checkpoint's run was trained with, else its recipe's (empty: unknown)."""
+    from .checkpoint import run_dir_of
+
+    if checkpoint_dir is not None:
+        config = Path(run_dir_of(Path(checkpoint_dir))) / "config.json"
+        try:
+            trained = json.loads(config.read_text()).get("metrics") or ()
+        except (OSError, ValueError, AttributeError):
+            trained = ()
+        if trained:
+            return tuple(trained)
+    if meta.get("recipe"):
+        try:
+            return tuple(registry.get_recipe(meta["recipe"]).metrics)
+        except UserError:  # the recipe's plugin is gone; evaluate with the task's defaults
+            return ()
+    return ()
 
 
 def check_prediction(members: Iterable[tuple[Any, dict, Any]]) -> None:
