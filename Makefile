@@ -6,7 +6,7 @@ PIP    := $(PY) -m pip
 TORCH_VERSION ?= 2.13.0
 JOBS   ?= 2
 
-.PHONY: demo test bench gpu-test build setup clean
+.PHONY: demo test bench gpu-test gpu-check build setup clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,16 +40,28 @@ bench: build
 # On the device machine (torch, nvcc and build tools preinstalled, no internet): rebuild with
 # the CUDA backend; GPU tests (again with torch's expandable segments, memory the kernels must
 # also accept); the throughput table; compute-sanitizer's four tools over a small tour.
+# The device image's interpreter is python3 (no `python`); only files with GPU tests are
+# collected (others import simplejpeg, which the device image lacks).
+GPU_PY ?= python3
+GPU_TEST_FILES = $$($(GPU_PY) -c "import sys; sys.path.insert(0, 'benchmarks'); import gpu_check; print(' '.join(gpu_check.gpu_test_files()))")
+
+# The whole first device check in one script and one table (< 8 min): build for the device's
+# architecture only, GPU tests, CPU/GPU parity on 1,024 424 px images, host syncs per call,
+# graph capture, >2^31-byte offsets, images/s against the bandwidth floor and torchvision,
+# compute-sanitizer memcheck/initcheck/synccheck. See benchmarks/gpu_check.py.
+gpu-check:
+	$(GPU_PY) benchmarks/gpu_check.py
+
 gpu-test:
-	pip install --no-build-isolation --no-deps -e .
-	python -m pytest -q -m gpu tests benchmarks/bench_cuda.py
-	PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True python -m pytest -q -m gpu tests/test_ops_cuda.py
-	python benchmarks/bench_cuda.py
+	$(GPU_PY) -m pip install --no-build-isolation --no-deps -e .
+	$(GPU_PY) -m pytest -q -m gpu $(GPU_TEST_FILES)
+	PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True $(GPU_PY) -m pytest -q -m gpu tests/test_ops_cuda.py
+	$(GPU_PY) benchmarks/bench_cuda.py
 	@san=$$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null); \
 	if [ -z "$$san" ]; then echo "compute-sanitizer not found: sanitizer checks skipped"; exit 0; fi; \
 	for tool in memcheck racecheck initcheck synccheck; do \
 	    echo "compute-sanitizer --tool $$tool"; \
-	    $$san --tool $$tool --error-exitcode 1 python tests/cuda_sanitize.py || exit 1; \
+	    $$san --tool $$tool --error-exitcode 1 $(GPU_PY) tests/cuda_sanitize.py || exit 1; \
 	done
 
 clean:

@@ -10,10 +10,25 @@ Boxes are int32 N×4 ``(x0, y0, x1, y1)`` with exclusive ends. Angles are degree
 counter-clockwise as displayed (90 is ``np.rot90``); flips are bools (horizontal mirror) or
 ints with bit 0 = horizontal, bit 1 = vertical. The output is the box resampled to
 ``size``×``size``, rotated about its centre, then mirrored.
+
+CUDA inputs never cost a host synchronisation: angles, flips and boxes that already live on
+the GPU are prepared there (no ``.item()``, ``.cpu()`` or ``torch.tensor(..., device=cuda)``),
+host-side ones are checked on the host and uploaded from pinned memory without blocking, so
+the ops can be captured into a CUDA graph. The price: an invalid *device-side* argument (a
+NaN angle, a flip code outside 0..3, an empty or out-of-image box) cannot raise at the call;
+that image's output is poisoned (NaN, or 0 for uint8) and the reason is recorded on the
+device, raised by :func:`check_cuda_inputs` (one sync, when you choose). Host-side arguments
+are rejected at the call on either backend, as before.
+
+Before the first CUDA call the backend checks the driver, the device's compute capability
+(8.0 or newer) and that this build's kernels load on it; if not, CUDA tensors are processed
+on the CPU (copied there and back) after one warning that says why.
 """
 from __future__ import annotations
 
 import math
+import warnings
+from contextlib import nullcontext
 from typing import Any
 
 import numpy as np
@@ -21,15 +36,23 @@ import torch
 
 from . import _native
 
-__all__ = ["crop_resize", "cuda_available", "cuda_unavailable_reason", "find_roi", "preprocess"]
+__all__ = ["check_cuda_inputs", "crop_resize", "cuda_available", "cuda_unavailable_reason", "find_roi",
+           "preprocess"]
 
 _MODES = {"seed": _native.MODE_SEED, "central": _native.MODE_CENTRAL}
 _INTERPS = {"area": _native.INTERP_AREA, "bilinear": _native.INTERP_BILINEAR}
 _OUT_DTYPES = {"float32": torch.float32, "uint8": torch.uint8}
 
 
-def cuda_unavailable_reason() -> str | None:
-    """Why CUDA tensors cannot be preprocessed here, or None when they can."""
+MIN_CAPABILITY = (8, 0)  # the build targets sm_80 and newer (CMakeLists.txt)
+_DEVICE_REASONS: dict[int, str | None] = {}
+_WARNED: set[str] = set()
+
+
+def cuda_unavailable_reason(device=None) -> str | None:
+    """Why CUDA tensors (on ``device``, default the current one) cannot be preprocessed by the
+    CUDA backend here, or None when they can: the module, the driver against the runtime it
+    was built with, the device count, the compute capability and whether the kernels load."""
     try:
         from . import _native_cuda
     except ImportError as exc:
@@ -38,12 +61,64 @@ def cuda_unavailable_reason() -> str | None:
         return "the CUDA backend of this build has no preprocessing kernels"
     if not torch.cuda.is_available():
         return "torch sees no CUDA device"
+    index = _device_index(device)
+    if not isinstance(index, int):
+        index = torch.cuda.current_device()
+    if index not in _DEVICE_REASONS:
+        _DEVICE_REASONS[index] = _device_reason(_native_cuda, index)
+    return _DEVICE_REASONS[index]
+
+
+def _device_reason(cuda, index: int) -> str | None:
+    """The checks behind :func:`cuda_unavailable_reason` for one device (run once, cached)."""
+    runtime = getattr(cuda, "runtime_version", lambda: 0)()
+    driver = getattr(cuda, "driver_version", lambda: 0)()
+
+    def version(v: int) -> str:
+        return f"{v // 1000}.{v % 1000 // 10}"
+
+    if cuda.device_count() == 0:
+        if driver and runtime and driver < runtime:
+            return (f"the CUDA driver supports CUDA {version(driver)}, older than the CUDA {version(runtime)} "
+                    "runtime galaxyzoo was built with (update the driver or rebuild with an older toolkit)")
+        return "galaxyzoo's CUDA runtime sees no device (driver missing or unusable)"
+    if index >= cuda.device_count():
+        return f"cuda:{index} is not visible to galaxyzoo's CUDA runtime ({cuda.device_count()} devices)"
+    if not hasattr(cuda, "device_capability"):
+        return None
+    built = getattr(cuda, "BUILT_ARCHITECTURES", "?")
+    cap = cuda.device_capability(index)
+    if not cap:
+        return f"cannot query the compute capability of cuda:{index}"
+    major, minor = (int(x) for x in cap.split("."))
+    if (major, minor) < MIN_CAPABILITY:
+        return (f"cuda:{index} has compute capability {cap}; galaxyzoo's kernels need "
+                f"{MIN_CAPABILITY[0]}.{MIN_CAPABILITY[1]} or newer (built for {built})")
+    error = cuda.kernel_image_error(index)
+    if error:
+        return f"no kernel of this build loads on cuda:{index} (capability {cap}, built for {built}): {error}"
     return None
 
 
-def cuda_available() -> bool:
-    """Whether :func:`preprocess` accepts CUDA tensors (see :func:`cuda_unavailable_reason`)."""
-    return cuda_unavailable_reason() is None
+def cuda_available(device=None) -> bool:
+    """Whether :func:`preprocess` runs CUDA tensors on the CUDA backend (see
+    :func:`cuda_unavailable_reason`)."""
+    return cuda_unavailable_reason(device) is None
+
+
+def check_cuda_inputs(device=None) -> None:
+    """Raises ValueError for device-side arguments that were invalid in the CUDA calls since
+    the last check (their images were poisoned, see the module docstring), then clears the
+    record. Synchronises with ``device``; cheap, but do it off the hot path."""
+    index = _device_index(device)
+    flags = _ERROR_FLAGS.get(index)
+    if flags is None:
+        return
+    bits = int(flags.item())
+    flags.zero_()
+    problems = [message for bit, message in _ERROR_MESSAGES.items() if bits & bit]
+    if problems:
+        raise ValueError("invalid CUDA-side arguments since the last check_cuda_inputs(): " + "; ".join(problems))
 
 
 def find_roi(images, mode: str = "central", threshold: int | str = "auto", pad: float = 0.1, *,
@@ -51,11 +126,13 @@ def find_roi(images, mode: str = "central", threshold: int | str = "auto", pad: 
     """Box of each image's chosen foreground component, int32 N×4 on the images' device.
 
     ``mode``: ``"central"`` (the component covering or nearest the centre, padded square
-    centred on it) or ``"seed"`` (the largest bounding box, seed 002's padding and fallback);
+    centred on it) or ``"seed"`` (the largest bounding box, Hildebrandt's padding and fallback);
     ``None``: the whole image. ``threshold``: grey level (foreground is grey > threshold) or
     ``"auto"`` (median + ``k``·1.4826·MAD of the sky).
     """
     images = _check_images(images)
+    if _falls_back(images):
+        return _on_cpu(find_roi, images, mode=mode, threshold=threshold, pad=pad, k=k, num_threads=num_threads)
     n, h, w, _ = images.shape
     if mode is None:
         return _whole_image_boxes(n, h, w, _device(images))
@@ -63,9 +140,10 @@ def find_roi(images, mode: str = "central", threshold: int | str = "auto", pad: 
     if _is_cuda(images):
         cuda = _cuda_module()
         boxes = torch.empty((n, 4), dtype=torch.int32, device=images.device)
+        # Bounded (~128 MiB): the kernels run the batch in chunks that fit.
         scratch = torch.empty(cuda.scratch_bytes_find_roi(n, h, w), dtype=torch.uint8,
                               device=images.device)
-        with torch.cuda.device(images.device):
+        with _device_context(images):
             cuda.find_roi(images.data_ptr(), n, h, w, images.stride(0), images.stride(1), mode_id,
                           thr, float(k), float(pad), boxes.data_ptr(), scratch.data_ptr(),
                           scratch.numel(), _stream(images))
@@ -87,6 +165,9 @@ def crop_resize(images, boxes, size: int, angles=None, flips=None, interp: str =
     given; ``"uint8"`` gives rounded grey levels.
     """
     images = _check_images(images)
+    if _falls_back(images):
+        return _on_cpu(crop_resize, images, boxes=boxes, size=size, angles=angles, flips=flips, interp=interp,
+                       out_dtype=out_dtype, mean=mean, std=std, grayscale=grayscale, num_threads=num_threads)
     n, h, w, _ = images.shape
     boxes = _check_boxes(boxes, n, h, w, images)
     return _resample(images, size, angles, flips, interp, out_dtype, mean, std, grayscale,
@@ -101,6 +182,10 @@ def preprocess(images, size: int, mode: str | None = "central", threshold: int |
     :func:`crop_resize`, fused per image on the CPU. Returns the N×C×S×S tensor, and the
     boxes too with ``return_boxes``."""
     images = _check_images(images)
+    if _falls_back(images):
+        return _on_cpu(preprocess, images, size=size, mode=mode, threshold=threshold, pad=pad, boxes=boxes,
+                       angles=angles, flips=flips, interp=interp, out_dtype=out_dtype, mean=mean, std=std,
+                       grayscale=grayscale, num_threads=num_threads, return_boxes=return_boxes, k=k)
     n, h, w, _ = images.shape
     if boxes is not None:
         boxes = _check_boxes(boxes, n, h, w, images)
@@ -133,7 +218,7 @@ def _resample(images, size, angles, flips, interp, out_dtype, mean, std, graysca
     flip = _flips(flips, n, device)
     out = torch.empty((n, channels, size, size), dtype=dtype, device=device)
     if _is_cuda(images):
-        with torch.cuda.device(images.device):
+        with _device_context(images):
             _cuda_module().crop_resize(
                 images.data_ptr(), n, h, w, images.stride(0), images.stride(1),
                 boxes.data_ptr(), out.data_ptr(), size, 0 if rot is None else rot.data_ptr(),
@@ -154,39 +239,101 @@ def _resample(images, size, angles, flips, interp, out_dtype, mean, std, graysca
 
 
 def _rotation(angles, n: int, device: torch.device) -> torch.Tensor | None:
-    """(cos, sin) float32 N×2 from degrees, computed in float64 the same way for both
-    backends; exact multiples of 90° give exact 0/±1, so they take the integer path."""
+    """(cos, sin) float32 N×2 on ``device`` from degrees, by :func:`_cos_sin_degrees` on
+    whichever side the angles live (the same float64 operations give the same bits on the CPU
+    and the GPU). Device-side angles stay there (NaN/inf poison the image, see
+    :func:`check_cuda_inputs`); host-side ones are checked here and uploaded without a sync."""
     if angles is None:
         return None
-    a = torch.as_tensor(angles, dtype=torch.float64, device=device).reshape(-1)
+    if isinstance(angles, torch.Tensor) and angles.device.type != "cpu":
+        return _device_rotation(angles, n, device)
+    a = torch.as_tensor(angles, dtype=torch.float64, device="cpu").reshape(-1)
     if a.numel() != n:
         raise ValueError(f"angles must have one entry per image ({n}), got {a.numel()}")
-    if a.device.type == "cpu" and not bool(torch.isfinite(a).all()):
+    if not bool(torch.isfinite(a).all()):
         raise ValueError("angles must be finite")
-    a = torch.remainder(a, 360.0)
-    rad = a * (math.pi / 180.0)
+    return _upload(_cos_sin_degrees(a).to(torch.float32).contiguous(), device)
+
+
+def _device_rotation(angles: torch.Tensor, n: int, device: torch.device) -> torch.Tensor:
+    """_rotation for angles that live on a device: no host sync (works on any device)."""
+    a = angles.detach().reshape(-1)
+    if a.numel() != n:
+        raise ValueError(f"angles must have one entry per image ({n}), got {a.numel()}")
+    if a.dtype.is_complex or a.dtype == torch.bool:
+        raise TypeError(f"angles must be real numbers, got {a.dtype}")
+    a = a.to(device=device, dtype=torch.float64)
+    _flag(device, _BAD_ANGLE, ~torch.isfinite(a).all())
+    return _cos_sin_degrees(a).to(torch.float32).contiguous()
+
+
+# 1/k! as float64: the Taylor coefficients of sin and cos on [-pi/4, pi/4] (the x**21 and
+# x**22 terms are below 2**-60 of the result).
+_SIN = [(-1.0) ** m / math.factorial(2 * m + 1) for m in range(10)]
+_COS = [(-1.0) ** m / math.factorial(2 * m) for m in range(11)]
+_DEG = math.pi / 180.0
+
+
+def _cos_sin_degrees(a: torch.Tensor) -> torch.Tensor:
+    """float64 N×2 (cos, sin) of float64 degrees, on a's device, bit-identical on every device:
+    only IEEE +, -, *, /, fmod and round (each its own kernel, so never contracted into an
+    FMA), no library sin/cos whose last bit differs between the CPU and CUDA. Exact multiples
+    of 90 (a / 90 an integer, the old rule) give exact 0/±1, so they take the integer path.
+    Non-finite angles give NaN."""
+    a = torch.remainder(a, 360.0)  # fmod-based: exact
     quarter = a / 90.0
-    right = quarter == torch.round(quarter)
-    k = torch.round(quarter).long() % 4
-    exact = torch.tensor([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0]], dtype=torch.float64,
-                         device=device)[k]
-    rot = torch.where(right[:, None], exact, torch.stack([torch.cos(rad), torch.sin(rad)], 1))
-    return rot.to(torch.float32).contiguous()
+    q = torch.round(quarter)
+    right = quarter == q
+    d = a - q * 90.0  # in [-45, 45]; exact (Sterbenz)
+    x = d * _DEG
+    x2 = x * x
+    s = torch.full_like(x, _SIN[-1])
+    for coef in reversed(_SIN[:-1]):
+        s = s * x2 + coef
+    s = s * x
+    c = torch.full_like(x, _COS[-1])
+    for coef in reversed(_COS[:-1]):
+        c = c * x2 + coef
+    k = torch.remainder(q, 4.0)  # quadrant 0..3 (NaN stays NaN)
+    one, zero = torch.ones_like(x), torch.zeros_like(x)
+    c, s = torch.where(right, one, c), torch.where(right, zero, s)
+    cos = torch.where(k == 0, c, torch.where(k == 1, -s, torch.where(k == 2, -c, s)))
+    sin = torch.where(k == 0, s, torch.where(k == 1, c, torch.where(k == 2, -s, -c)))
+    # NaN angles: k is NaN and every comparison false, so cos = s, sin = -c: NaN both.
+    return torch.stack([cos + 0.0, sin + 0.0], 1)  # + 0.0: no negative zeros
 
 
 def _flips(flips, n: int, device: torch.device) -> torch.Tensor | None:
     if flips is None:
         return None
-    f = torch.as_tensor(flips, device=device).reshape(-1)
+    if isinstance(flips, torch.Tensor) and flips.device.type != "cpu":
+        return _device_flips(flips, n, device)
+    f = torch.as_tensor(flips, device="cpu").reshape(-1)
     if f.numel() != n:
         raise ValueError(f"flips must have one entry per image ({n}), got {f.numel()}")
     if f.dtype == torch.bool:
-        return f.to(torch.uint8)
+        return _upload(f.to(torch.uint8), device)
     if f.dtype.is_floating_point or f.dtype.is_complex:
         raise TypeError(f"flips must be bool or integer, got {f.dtype}")
-    if f.device.type == "cpu" and bool(((f < 0) | (f > 3)).any()):
+    if bool(((f < 0) | (f > 3)).any()):
         raise ValueError("integer flips must be 0..3 (bit 0 horizontal, bit 1 vertical)")
-    return f.to(torch.uint8).contiguous()
+    return _upload(f.to(torch.uint8).contiguous(), device)
+
+
+def _device_flips(flips: torch.Tensor, n: int, device: torch.device) -> torch.Tensor:
+    """_flips for flips that live on a device: no host sync (works on any device)."""
+    f = flips.detach().reshape(-1)
+    if f.numel() != n:
+        raise ValueError(f"flips must have one entry per image ({n}), got {f.numel()}")
+    f = f.to(device)
+    if f.dtype == torch.bool:
+        return f.to(torch.uint8).contiguous()
+    if f.dtype.is_floating_point or f.dtype.is_complex:
+        raise TypeError(f"flips must be bool or integer, got {f.dtype}")
+    bad = (f < 0) | (f > 3)
+    _flag(device, _BAD_FLIP, bad.any())
+    # 255 (not a wrapped value that might look valid) poisons the image in the kernel.
+    return torch.where(bad, 255, f).to(torch.uint8).contiguous()
 
 
 def _normalisation(mean, std, channels: int, dtype: torch.dtype):
@@ -231,27 +378,36 @@ def _check_images(images):
     if images.shape[1] == 0 or images.shape[2] == 0:
         raise ValueError(f"images have zero size: {tuple(images.shape)}")
     if _is_cuda(images):
-        reason = cuda_unavailable_reason()
-        if reason:
-            raise RuntimeError(f"CUDA images given but {reason}")
         return images.contiguous()
     return images
 
 
 def _check_boxes(boxes, n: int, h: int, w: int, images) -> torch.Tensor:
-    b = torch.as_tensor(boxes)
+    b = boxes.detach() if isinstance(boxes, torch.Tensor) else torch.as_tensor(boxes)
     if b.dtype.is_floating_point or b.dtype == torch.bool or b.dtype.is_complex:
         raise TypeError(f"boxes must be integers, got {b.dtype}")
     if b.shape != (n, 4):
         raise ValueError(f"boxes must be N×4 with N = {n}, got shape {tuple(b.shape)}")
-    # Checked on the host: the kernels trust the boxes (a sync only for user-given CUDA boxes).
-    host = b.to("cpu", torch.int64)
+    device = _device(images)
+    if b.device.type != "cpu":
+        return _device_boxes(b, h, w, device)
+    host = b.to(torch.int64)
     bad = ~((0 <= host[:, 0]) & (host[:, 0] < host[:, 2]) & (host[:, 2] <= w)
             & (0 <= host[:, 1]) & (host[:, 1] < host[:, 3]) & (host[:, 3] <= h))
     if bool(bad.any()):
         i = int(torch.nonzero(bad)[0])
         raise ValueError(f"box {i} {tuple(host[i].tolist())} is empty or outside the {w}x{h} image")
-    return b.to(device=_device(images), dtype=torch.int32).contiguous()
+    return _upload(b.to(torch.int32).contiguous(), device)
+
+
+def _device_boxes(b: torch.Tensor, h: int, w: int, device: torch.device) -> torch.Tensor:
+    """_check_boxes for boxes that live on a device, no sync (works on any device): a bad box
+    becomes (0, 0, 0, 0), which the kernel poisons, and is recorded for check_cuda_inputs()."""
+    b = b.to(device)
+    bad = ~((0 <= b[:, 0]) & (b[:, 0] < b[:, 2]) & (b[:, 2] <= w)
+            & (0 <= b[:, 1]) & (b[:, 1] < b[:, 3]) & (b[:, 3] <= h))
+    _flag(device, _BAD_BOX, bad.any())
+    return torch.where(bad[:, None], 0, b).to(torch.int32).contiguous()
 
 
 def _mode(mode) -> int:
@@ -312,7 +468,75 @@ def _host_array(images) -> np.ndarray:
 
 
 def _whole_image_boxes(n: int, h: int, w: int, device: torch.device) -> torch.Tensor:
-    return torch.tensor([0, 0, w, h], dtype=torch.int32, device=device).repeat(n, 1)
+    # Fills on the device: no host data to copy, so no sync.
+    boxes = torch.zeros((n, 4), dtype=torch.int32, device=device)
+    boxes[:, 2] = w
+    boxes[:, 3] = h
+    return boxes
+
+
+def _upload(t: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """A host tensor on ``device`` without a host sync: CUDA copies go through pinned memory
+    with non_blocking (torch keeps the pinned block until the copy has run)."""
+    if device.type == "cpu":
+        return t
+    if device.type == "cuda":
+        return t.pin_memory().to(device, non_blocking=True)
+    return t.to(device)
+
+
+# Device-side argument errors, one int32 word of bits per device (check_cuda_inputs).
+_BAD_ANGLE, _BAD_FLIP, _BAD_BOX = 1, 2, 4
+_ERROR_MESSAGES = {_BAD_ANGLE: "angles must be finite",
+                   _BAD_FLIP: "integer flips must be 0..3 (bit 0 horizontal, bit 1 vertical)",
+                   _BAD_BOX: "a box is empty or outside its image"}
+_ERROR_FLAGS: dict[Any, torch.Tensor] = {}
+
+
+def _device_index(device) -> Any:
+    if device is None:
+        return torch.cuda.current_device() if torch.cuda.is_available() else None
+    device = torch.device("cuda", device) if isinstance(device, int) else torch.device(device)
+    if device.type == "cuda":
+        return device.index if device.index is not None else torch.cuda.current_device()
+    return str(device)
+
+
+def _flag(device: torch.device, bit: int, any_bad: torch.Tensor) -> None:
+    """Records on the device (no sync) that some argument of this call was invalid."""
+    key = _device_index(device)
+    flags = _ERROR_FLAGS.get(key)
+    if flags is None:
+        flags = _ERROR_FLAGS[key] = torch.zeros((), dtype=torch.int32, device=device)
+    flags.bitwise_or_(any_bad.to(torch.int32) * bit)
+
+
+def _falls_back(images) -> bool:
+    """CUDA images whose device the backend cannot use run on the CPU, after one warning."""
+    if not _is_cuda(images):
+        return False
+    reason = cuda_unavailable_reason(images.device)
+    if reason is None:
+        return False
+    if reason not in _WARNED:
+        _WARNED.add(reason)
+        warnings.warn(f"galaxyzoo: CUDA preprocessing is unavailable ({reason}); CUDA tensors are "
+                      "preprocessed on the CPU instead (copied there and back)", RuntimeWarning, stacklevel=3)
+    return True
+
+
+def _on_cpu(fn, images, **kwargs):
+    """fn on CPU copies of the CUDA arguments, results moved back to the images' device."""
+    device = images.device
+    moved = {k: v.cpu() if isinstance(v, torch.Tensor) else v for k, v in kwargs.items()}
+    result = fn(images.cpu(), **moved)
+    if isinstance(result, tuple):
+        return tuple(r.to(device) for r in result)
+    return result.to(device)
+
+
+def _device_context(images):
+    return torch.cuda.device(images.device) if images.device.type == "cuda" else nullcontext()
 
 
 def _cuda_module():

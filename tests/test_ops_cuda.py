@@ -96,12 +96,16 @@ def cpu_resample(images, boxes, size, rot, flips, interp, out_dtype, gray, mean,
 
 
 def sample_images(count: int) -> np.ndarray:
-    import simplejpeg
-
     if not (SAMPLE / "images").is_dir():
         pytest.skip(f"gz2_sample not found at {SAMPLE}")
     names = sorted((SAMPLE / "images").glob("*.jpg"))
     picked = names[:: max(1, len(names) // count)][:count]
+    try:
+        import simplejpeg
+    except ImportError:  # the device image has OpenCV but no simplejpeg
+        import cv2
+
+        return np.stack([cv2.cvtColor(cv2.imread(str(p)), cv2.COLOR_BGR2RGB) for p in picked])
     return np.stack([simplejpeg.decode_jpeg(p.read_bytes(), colorspace="RGB") for p in picked])
 
 
@@ -202,19 +206,36 @@ class Emulated:
         lib.gz_emu_scratch_bytes.argtypes = [ll, i, i]
         lib.gz_emu_find_roi.argtypes = [p, ll, i, i, ll, ll, i, i, d, d, p, ll, s, i]
         lib.gz_emu_crop_resize.argtypes = [p, ll, i, i, ll, ll, p, p, i, p, p, i, i, i, p, p, s, i]
+        lib.gz_emu_configure.argtypes = [i, i, ctypes.c_uint]
+        lib.gz_emu_stats.argtypes = [p]
         self.lib = lib
+        self.configure()
+
+    def configure(self, slots: int = 4, order: str = "shuffled", seed: int = 1) -> None:
+        """Blocks in flight at once and the order they are handed out in (default for every test:
+        4 concurrent blocks, shuffled)."""
+        self.lib.gz_emu_configure(slots, {"forward": 0, "reverse": 1, "shuffled": 2}[order], seed)
+
+    def stats(self) -> dict:
+        out = (ctypes.c_longlong * 5)()
+        self.lib.gz_emu_stats(out)
+        return dict(zip(["walk_max", "walk_total", "walks", "concurrent_launches", "serial_launches"], out))
+
+    def reset_stats(self) -> None:
+        self.lib.gz_emu_reset_stats()
 
     def _check(self, rc: int, err) -> None:
         if rc:
             raise ValueError(err.value.decode())
 
-    def find_roi(self, images, mode, threshold, k=3.0, pad=0.1) -> np.ndarray:
+    def find_roi(self, images, mode, threshold, k=3.0, pad=0.1, chunk=None) -> np.ndarray:
+        """chunk: scratch for that many images only (the batch then runs in chunks)."""
         n, h, w, _ = images.shape
         boxes = np.full((n, 4), -1, np.int32)
         err = ctypes.create_string_buffer(512)
         rc = self.lib.gz_emu_find_roi(images.ctypes.data, n, h, w, images.strides[0], images.strides[1],
                                       MODES[mode], threshold, k, pad, boxes.ctypes.data,
-                                      self.lib.gz_emu_scratch_bytes(n, h, w), err, 512)
+                                      self.lib.gz_emu_scratch_bytes(chunk or n, h, w), err, 512)
         self._check(rc, err)
         return boxes
 
@@ -234,12 +255,16 @@ class Emulated:
 @pytest.fixture(scope="session")
 def emulated(tmp_path_factory) -> Emulated:
     """Builds the emulator once per session (shared by xdist workers, under a lock)."""
+    return Emulated(build_emulator(tmp_path_factory))
+
+
+def build_emulator(tmp_path_factory, defines: tuple[str, ...] = ()) -> Path:
     cxx = shutil.which(os.environ.get("CXX", "g++")) or shutil.which("c++")
     if cxx is None:
         pytest.skip("no C++ compiler for the CUDA emulator")
     deps = EMULATED_SOURCES + sorted((REPO / "csrc" / "cuda").glob("*.h")) + \
         sorted((REPO / "csrc" / "cuda").glob("*.cuh")) + [REPO / "csrc" / "gz_common.h", EMULATION / "cuda_runtime.h"]
-    key = hashlib.sha256(b"".join(p.read_bytes() for p in deps)).hexdigest()[:16]
+    key = hashlib.sha256(b"".join(p.read_bytes() for p in deps) + " ".join(defines).encode()).hexdigest()[:16]
     shared = tmp_path_factory.getbasetemp()
     if os.environ.get("PYTEST_XDIST_WORKER"):
         shared = shared.parent
@@ -247,13 +272,13 @@ def emulated(tmp_path_factory) -> Emulated:
     with open(shared / "gz_cuda_emulated.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not lib.exists():
-            cmd = [cxx, "-std=c++20", "-O1", "-ffp-contract=off", "-fPIC", "-shared", f"-I{EMULATION}",
+            cmd = [cxx, "-std=c++20", "-O1", "-ffp-contract=off", "-fPIC", "-shared", *defines, f"-I{EMULATION}",
                    f"-I{REPO / 'csrc'}", "-x", "c++", *map(str, EMULATED_SOURCES), "-o", str(lib) + ".tmp",
                    "-lpthread"]
             done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
             assert done.returncode == 0, f"emulator build failed:\n{done.stderr[-4000:]}"
             os.replace(str(lib) + ".tmp", lib)
-    return Emulated(lib)
+    return lib
 
 
 def test_emulated_boxes_equal_cpu_boxes(emulated):
@@ -333,6 +358,366 @@ def test_emulated_bad_box_gives_nan_not_an_out_of_bounds_read(emulated):
     assert np.isnan(out[1]).all()
     out8 = emulated.crop_resize(images, boxes, 4, None, None, 0, 1, False, (0, 0, 0), (1, 1, 1))
     assert (out8[0] == 100).all() and (out8[1] == 0).all()
+
+
+def snake(h: int, w: int) -> np.ndarray:
+    """One component winding through the whole image: 2-pixel rows joined at alternate ends,
+    the longest union-find chains a block order can build."""
+    img = np.zeros((h, w, 3), np.uint8)
+    for y in range(0, h, 4):
+        img[y:y + 2] = 200
+        x = w - 2 if (y // 4) % 2 == 0 else 0
+        img[y:y + 4, x:x + 2] = 200
+    return img
+
+
+def test_emulated_full_size_batch_with_concurrent_blocks_and_chunks(emulated):
+    """Full-size 424 px images (189 tiles per image for the labelling kernels) with 4 blocks in
+    flight in shuffled order, and scratch for one image, so the batch runs in three chunks
+    that reuse it. Boxes equal the CPU's; the rotated pixels too, bit for bit."""
+    rng = np.random.default_rng(15)
+    images = np.stack([sky(rng, 424, 424, 4), snake(424, 424)])
+    emulated.configure(4, "shuffled", seed=3)
+    emulated.reset_stats()
+    for mode, threshold in (("central", -1), ("seed", 10)):
+        np.testing.assert_array_equal(emulated.find_roi(images, mode, threshold, chunk=1),
+                                      cpu_boxes(images, mode, threshold), err_msg=f"{mode} {threshold}")
+    stats = emulated.stats()
+    assert stats["concurrent_launches"] >= 2 * 2 * 4, stats  # init, merge, compress, stats per chunk
+    boxes = cpu_boxes(images, "central", -1)
+    rot = random_rotation(rng, 2, "any")
+    flips = np.array([1, 3], np.uint8)
+    for interp in (0, 1):
+        args = (images, boxes, 64, rot, flips, interp, 0, False, (0.1, 0.2, 0.3), (0.5, 0.25, 2.0))
+        np.testing.assert_array_equal(emulated.crop_resize(*args), cpu_resample(*args))
+
+
+def test_emulated_chunked_batches_equal_cpu_boxes(emulated):
+    rng = np.random.default_rng(16)
+    images = np.stack([sky(rng, 40, 52, int(rng.integers(0, 4))) for _ in range(10)])
+    want = cpu_boxes(images, "central", -1)
+    for chunk in (1, 3, 10):
+        np.testing.assert_array_equal(emulated.find_roi(images, "central", -1, chunk=chunk), want)
+
+
+@pytest.mark.parametrize("order", ["forward", "reverse", "shuffled"])
+def test_emulated_block_orders_agree(emulated, order):
+    rng = np.random.default_rng(17)
+    images = np.concatenate([speckle(rng, 2, 90, 130, 0.55), snake(90, 130)[None]])
+    for slots in ((1, 4) if order == "reverse" else (4,)):
+        emulated.configure(slots, order, seed=5)
+        for mode in MODES:
+            np.testing.assert_array_equal(emulated.find_roi(images, mode, 20), cpu_boxes(images, mode, 20))
+    emulated.configure()
+
+
+def test_union_find_walks_stay_short_when_blocks_run_in_reverse(emulated, tmp_path_factory):
+    """Path halving in the merge and compress phases: with blocks handed out in reverse, one at
+    a time, the snake's union-find walks are many times shorter than without it."""
+    image = snake(424, 424)[None]
+    before = Emulated(build_emulator(tmp_path_factory, ("-DGZ_CCL_NO_HALVING",)))
+    results = {}
+    for name, emu in (("halving", emulated), ("none", before)):
+        emu.configure(1, "reverse")
+        emu.reset_stats()
+        np.testing.assert_array_equal(emu.find_roi(image, "central", 10), cpu_boxes(image, "central", 10))
+        results[name] = emu.stats()
+        emu.configure()
+    assert results["halving"]["walk_total"] * 3 < results["none"]["walk_total"], results
+    assert results["halving"]["walk_max"] < results["none"]["walk_max"], results
+
+
+def test_emulated_kernel_poisons_bad_device_side_arguments(emulated):
+    """Device-side angles, flips and boxes are not checked on the host (that needs a sync): the
+    kernel turns a non-finite rotation, a flip code > 3 or a bad box into NaN (0 for uint8)."""
+    rng = np.random.default_rng(18)
+    images = rng.integers(0, 256, (4, 20, 20, 3), dtype=np.uint8)
+    boxes = np.array([[0, 0, 20, 20]] * 4, np.int32)
+    rot = np.array([[1, 0], [np.nan, np.nan], [0.6, 0.8], [1, 0]], np.float32)
+    flips = np.array([0, 0, 0, 255], np.uint8)
+    for out_dtype, poisoned in ((0, np.isnan), (1, lambda x: x == 0)):
+        out = emulated.crop_resize(images, boxes, 8, rot, flips, 0, out_dtype, False, (0, 0, 0), (1, 1, 1))
+        assert poisoned(out[1]).all() and poisoned(out[3]).all()
+        assert not np.isnan(out[[0, 2]].astype(np.float32)).any()
+        ok = cpu_resample(images[[0, 2]], boxes[[0, 2]], 8, rot[[0, 2]], flips[[0, 2]], 0, out_dtype, False,
+                          (0, 0, 0), (1, 1, 1))
+        np.testing.assert_array_equal(out[[0, 2]], ok)
+
+
+@built
+def test_find_roi_scratch_is_bounded():
+    one = _native_cuda.scratch_bytes_find_roi(1, 424, 424)
+    assert _native_cuda.scratch_bytes_find_roi(1024, 424, 424) <= (128 << 20) + (1 << 12)
+    assert _native_cuda.scratch_bytes_find_roi(10 ** 7, 424, 424) == _native_cuda.scratch_bytes_find_roi(1024, 424, 424)
+    assert _native_cuda.find_roi_chunk_images(1024, 424, 424) >= 64
+    assert _native_cuda.find_roi_chunk_images(3, 424, 424) == 3
+    assert _native_cuda.scratch_bytes_find_roi(3, 424, 424) < 3 * one + 4096
+    # One image larger than the budget still gets its scratch (a chunk of one).
+    assert _native_cuda.find_roi_chunk_images(5, 32768, 32768) == 1
+
+
+# --- cos/sin, argument preparation without host syncs -------------------------------------------
+
+def old_rotation(a: np.ndarray) -> torch.Tensor:
+    """The rule ops.py used before: library cos/sin in float64, right angles snapped."""
+    import math
+
+    a = torch.remainder(torch.as_tensor(a, dtype=torch.float64), 360.0)
+    quarter = a / 90.0
+    right = quarter == torch.round(quarter)
+    k = torch.round(quarter).long() % 4
+    exact = torch.tensor([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0]], dtype=torch.float64)[k]
+    rad = a * (math.pi / 180.0)
+    return torch.where(right[:, None], exact, torch.stack([torch.cos(rad), torch.sin(rad)], 1)).to(torch.float32)
+
+
+def test_cos_sin_is_the_old_rule_bit_for_bit_on_ordinary_angles():
+    """The float64 polynomial ops.py now uses on both devices gives the float32 (cos, sin) of
+    the library rule on random and on grid angles (it differs only in the last bit within
+    ~1e-3 degrees of a multiple of 90, where the library rule loses precision)."""
+    rng = np.random.default_rng(19)
+    for a in (rng.uniform(0, 360, 200_000), rng.uniform(-1e4, 1e4, 100_000), np.arange(-720, 720.5, 0.5),
+              rng.integers(-8, 8, 1000) * 90.0):
+        new = ops._cos_sin_degrees(torch.from_numpy(a)).to(torch.float32)
+        assert torch.equal(new.view(torch.int32), old_rotation(a).view(torch.int32))
+    rot = ops._rotation([0, 90, 180, 270, -90, 450], 6, torch.device("cpu"))
+    assert rot.tolist() == [[1, 0], [0, 1], [-1, 0], [0, -1], [0, -1], [0, 1]]
+    assert not torch.signbit(rot).any() or bool((rot[torch.signbit(rot)] < 0).all())
+
+
+def test_device_side_preparation_poisons_and_records_instead_of_raising():
+    """The device-side branches (run here on CPU tensors: they are device-agnostic torch code)
+    never raise on values; they mark the image and set the per-device flag that
+    check_cuda_inputs() raises from."""
+    dev = torch.device("cpu")
+    ops._ERROR_FLAGS.clear()
+    rot = ops._device_rotation(torch.tensor([30.0, float("nan"), 90.0]), 3, dev)
+    assert torch.isnan(rot[1]).all() and torch.isfinite(rot[[0, 2]]).all()
+    flips = ops._device_flips(torch.tensor([0, 3, -1, 256, 7]), 5, dev)
+    assert flips.tolist() == [0, 3, 255, 255, 255] and flips.dtype == torch.uint8
+    boxes = ops._device_boxes(torch.tensor([[0, 0, 4, 4], [2, 2, 2, 5], [0, 0, 9, 4], [0, 0, 2 ** 32 + 3, 4]]), 8, 8, dev)
+    assert boxes.tolist() == [[0, 0, 4, 4], [0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]] and boxes.dtype == torch.int32
+    with pytest.raises(ValueError, match="angles must be finite.*flips must be 0..3.*box is empty"):
+        ops.check_cuda_inputs("cpu")
+    ops.check_cuda_inputs("cpu")  # cleared
+    with pytest.raises(ValueError, match="one entry per image"):
+        ops._device_rotation(torch.zeros(2), 3, dev)
+    with pytest.raises(TypeError):
+        ops._device_flips(torch.zeros(3), 3, dev)
+
+
+class HostTransferGuard:
+    """Fails on anything that moves data between host and device or reads device values on the
+    host, with 'meta' tensors playing CUDA tensors (they have no data: any read raises, and any
+    copy from the host shows as an op with CPU inputs and meta outputs). torch.tensor /
+    as_tensor with data and a device do not go through the dispatcher, so they are wrapped."""
+
+    READS = {"aten::_local_scalar_dense", "aten::item", "aten::is_nonzero", "aten::nonzero", "aten::equal"}
+
+    def __init__(self, monkeypatch):
+        from torch.utils._python_dispatch import TorchDispatchMode
+        from torch.utils._pytree import tree_leaves
+
+        self.violations, self.uploads, self.allowed = [], [], False
+        guard = self
+
+        class Mode(TorchDispatchMode):
+            def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+                kwargs = kwargs or {}
+                name = func._schema.name
+                ins = [t for t in tree_leaves((args, kwargs)) if isinstance(t, torch.Tensor)]
+                if name in guard.READS and any(t.device.type == "meta" for t in ins):
+                    guard.violations.append(f"device value read on the host: {name}")
+                to_host = kwargs.get("device") is not None and torch.device(kwargs["device"]).type == "cpu"
+                if name in ("aten::_to_copy", "aten::copy_") and to_host and any(t.device.type == "meta" for t in ins):
+                    guard.violations.append(f"device-to-host copy: {name}")
+                out = func(*args, **kwargs)
+                outs = [t for t in tree_leaves(out) if isinstance(t, torch.Tensor)]
+                host_in = any(t.device.type == "cpu" and t.dim() > 0 for t in ins)
+                if not guard.allowed and host_in and any(t.device.type == "meta" for t in outs):
+                    guard.violations.append(f"host-to-device copy outside _upload: {name}")
+                if any(t.device.type == "meta" for t in ins) and any(t.device.type == "cpu" for t in outs):
+                    guard.violations.append(f"device-to-host copy: {name}")
+                return out
+
+        self.mode = Mode()
+        for factory in ("tensor", "as_tensor"):
+            real = getattr(torch, factory)
+
+            def wrapped(data, *a, _real=real, _name=factory, **kw):
+                device = kw.get("device")
+                if device is not None and torch.device(device).type != "cpu" and not guard.allowed and \
+                        not (isinstance(data, torch.Tensor) and data.device.type != "cpu"):
+                    guard.violations.append(f"torch.{_name}(host data, device={device})")
+                return _real(data, *a, **kw)
+
+            monkeypatch.setattr(torch, factory, wrapped)
+
+        def upload(t, device):
+            assert t.device.type == "cpu"
+            guard.uploads.append(tuple(t.shape))
+            guard.allowed = True
+            try:
+                return t.to(device)  # on a real device: pinned memory, non_blocking
+            finally:
+                guard.allowed = False
+
+        monkeypatch.setattr(ops, "_upload", upload)
+
+    def __enter__(self):
+        self.mode.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self.mode.__exit__(*exc)
+
+
+class FakeCudaModule:
+    """Records what ops.py hands galaxyzoo._native_cuda."""
+
+    def __init__(self):
+        self.calls = []
+
+    def scratch_bytes_find_roi(self, n, h, w):
+        return 4096
+
+    def find_roi(self, *args):
+        self.calls.append("find_roi")
+
+    def crop_resize(self, *args):
+        self.calls.append("crop_resize")
+
+
+@pytest.fixture
+def fake_device(monkeypatch):
+    """ops.py's CUDA path with 'meta' tensors as CUDA tensors and a recording native module."""
+    fake = FakeCudaModule()
+    monkeypatch.setattr(ops, "_is_cuda", lambda x: isinstance(x, torch.Tensor) and x.device.type in ("cuda", "meta"))
+    monkeypatch.setattr(ops, "_cuda_module", lambda: fake)
+    monkeypatch.setattr(ops, "cuda_unavailable_reason", lambda device=None: None)
+    monkeypatch.setattr(ops, "_stream", lambda images: 0)
+    monkeypatch.setattr(ops, "_ERROR_FLAGS", {})
+    check = ops._check_images
+    monkeypatch.setattr(ops, "_check_images", lambda images: images.contiguous()
+                        if isinstance(images, torch.Tensor) and images.device.type == "meta" else check(images))
+    return fake
+
+
+def test_guard_catches_the_old_host_syncs(monkeypatch):
+    """The guard is not vacuous: each pattern issue 13 found is reported."""
+    meta = torch.zeros(4, device="meta")
+    with HostTransferGuard(monkeypatch) as guard:
+        torch.tensor([[1.0, 0.0], [0.0, 1.0]], device="meta")  # the old exact-rotation table
+        torch.tensor([0, 0, 5, 5], dtype=torch.int32, device="meta").repeat(3, 1)  # old whole-image boxes
+        torch.ones(3).to("meta")  # a pageable upload
+        for read in (lambda: bool(meta.any()), lambda: meta.cpu(), lambda: meta.tolist()):
+            try:
+                read()
+            except (RuntimeError, NotImplementedError):
+                pass
+    text = "\n".join(guard.violations)
+    assert text.count("torch.tensor(host data") == 2, text
+    assert "host-to-device copy" in text and "device value read" in text and "device-to-host" in text, text
+
+
+@pytest.mark.parametrize("where", ["device", "host"])
+def test_cuda_path_prepares_arguments_without_host_syncs(fake_device, monkeypatch, where):
+    """ops.py's whole CUDA path (find_roi + crop_resize, given boxes, whole images, angles,
+    flips, grey, uint8) on device-side arguments moves nothing between host and device; on
+    host-side ones, exactly one upload per argument (pinned, non-blocking on a GPU)."""
+    n = 4
+    images = torch.empty((n, 424, 424, 3), dtype=torch.uint8, device="meta")
+    on = (lambda t: t.to("meta")) if where == "device" else (lambda t: t.numpy())
+    angles, flips = on(torch.tensor([0.0, 30.0, 90.0, 200.0])), on(torch.tensor([0, 1, 2, 3]))
+    boxes = on(torch.tensor([[0, 0, 424, 424]] * n, dtype=torch.int32))
+    with HostTransferGuard(monkeypatch) as guard:
+        out, found = ops.preprocess(images, 64, angles=angles, flips=flips, return_boxes=True)
+        assert out.shape == (n, 3, 64, 64) and found.shape == (n, 4) and out.device.type == "meta"
+        ops.preprocess(images, 32, mode=None, angles=angles, out_dtype="uint8", grayscale=True)
+        ops.crop_resize(images, boxes, 48, angles=angles, flips=flips, mean=[0.5] * 3, std=[0.2] * 3)
+        ops.find_roi(images, mode="seed", threshold=10)
+        ops.find_roi(images, mode=None)
+    assert guard.violations == [], guard.violations
+    assert fake_device.calls == ["find_roi", "crop_resize", "crop_resize", "crop_resize", "find_roi"]
+    # Host-side: angles and flips of the three calls with them, boxes once.
+    assert len(guard.uploads) == (0 if where == "device" else 3 + 2 + 1), guard.uploads
+
+
+def test_unusable_device_reasons_name_the_cause():
+    class Module:
+        BUILT_ARCHITECTURES = "80-real 90"
+
+        def __init__(self, count=1, runtime=13000, driver=13000, cap="9.0", image=""):
+            self.count, self.rt, self.drv, self.cap, self.image = count, runtime, driver, cap, image
+
+        def device_count(self):
+            return self.count
+
+        def runtime_version(self):
+            return self.rt
+
+        def driver_version(self):
+            return self.drv
+
+        def device_capability(self, i):
+            return self.cap
+
+        def kernel_image_error(self, i):
+            return self.image
+
+    assert ops._device_reason(Module(), 0) is None
+    assert "older than the CUDA 13.0 runtime" in ops._device_reason(Module(count=0, driver=12040), 0)
+    assert "sees no device" in ops._device_reason(Module(count=0), 0)
+    assert "capability 7.5" in ops._device_reason(Module(cap="7.5"), 0)
+    assert "not visible" in ops._device_reason(Module(), 3)
+    assert "no kernel image" in ops._device_reason(Module(cap="12.0", image="no kernel image is available"), 0)
+
+
+def test_unusable_cuda_falls_back_with_one_warning(monkeypatch):
+    monkeypatch.setattr(ops, "_is_cuda", lambda x: True)
+    monkeypatch.setattr(ops, "cuda_unavailable_reason", lambda device=None: "a test reason")
+    monkeypatch.setattr(ops, "_WARNED", set())
+    images = torch.zeros((1, 4, 4, 3), dtype=torch.uint8)
+    with pytest.warns(RuntimeWarning, match="a test reason.*on the CPU"):
+        assert ops._falls_back(images)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert ops._falls_back(images)  # once only
+
+
+BLOCK_SIMPLEJPEG = """
+import sys
+class _Block:
+    def find_spec(self, name, path=None, target=None):
+        if name == "simplejpeg" or name.startswith("simplejpeg."):
+            raise ImportError("simplejpeg is not installed on the device image")
+sys.meta_path.insert(0, _Block())
+"""
+
+
+def test_gpu_tests_collect_without_simplejpeg(tmp_path):
+    """The device image has no simplejpeg: every file with GPU tests must still collect (what
+    `make gpu-check` runs: benchmarks/gpu_check.py's gpu_test_files())."""
+    import subprocess
+    import sys
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        from gpu_check import gpu_test_files
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+    (tmp_path / "sitecustomize.py").write_text(BLOCK_SIMPLEJPEG)
+    env = dict(os.environ, PYTHONPATH=str(tmp_path))
+    blocked = subprocess.run([sys.executable, "-c", "import simplejpeg"], env=env, capture_output=True)
+    assert blocked.returncode != 0
+    files = gpu_test_files()
+    assert "tests/test_ops_cuda.py" in files and "benchmarks/bench_cuda.py" in files
+    done = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-m", "gpu", "-p", "no:cacheprovider",
+                           *files], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert " collected" in done.stdout or "tests collected" in done.stdout
 
 
 # --- on a CUDA device -------------------------------------------------------------------------

@@ -5,6 +5,8 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <string>
+
 #include <array>
 #include <cstdint>
 
@@ -58,6 +60,16 @@ void crop_resize(std::uintptr_t images, std::int64_t n, int h, int w, std::int64
 PYBIND11_MODULE(_native_cuda, m) {
     m.doc() = "galaxyzoo CUDA preprocessing backend (rules in csrc/gz_common.h)";
     m.def("device_count", &gz::cuda_device_count, "CUDA devices visible (0 without a driver; never raises).");
+    m.def("runtime_version", &gz::cuda_runtime_version, "CUDA runtime linked into this module, e.g. 13000.");
+    m.def("driver_version", &gz::cuda_driver_version, "CUDA version the driver supports (0 without a driver).");
+    m.def("device_capability", &gz::cuda_device_capability, py::arg("device"),
+          "'major.minor' of a device, or '' when it cannot be queried.");
+    m.def("kernel_image_error", &gz::cuda_kernel_image_error, py::arg("device"),
+          py::call_guard<py::gil_scoped_release>(),
+          "'' when this build's kernels load on the device, else the runtime's reason.");
+    m.attr("BUILT_ARCHITECTURES") = gz::cuda_built_architectures();
+    m.def("find_roi_chunk_images", &gz::cuda::find_roi_chunk_images, py::arg("n"), py::arg("h"), py::arg("w"),
+          "Images per chunk find_roi runs with scratch_bytes_find_roi(n, h, w) of scratch.");
     m.def("scratch_bytes_find_roi", &gz::cuda::find_roi_scratch_bytes, py::arg("n"), py::arg("h"), py::arg("w"),
           "Bytes of device scratch find_roi needs for n images of h x w.");
     m.def("find_roi", &find_roi, py::arg("images_ptr"), py::arg("n"), py::arg("h"), py::arg("w"),

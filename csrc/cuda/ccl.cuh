@@ -29,16 +29,50 @@ struct Grid {
 
 __host__ __device__ inline Grid make_grid(int h, int w) { return {h, w, (h + 1) / 2, (w + 1) / 2}; }
 
+// Reports the length of one root walk; the CPU emulator (tests/cuda_emulation/) defines it to
+// measure the longest walk. Nothing on a device (the counter is optimised away).
+#ifndef GZ_CCL_WALK
+#define GZ_CCL_WALK(steps) ((void)(steps))
+#endif
+
 // Root of node n. Parents are read while other threads relink them: any value read is a past
 // parent, which is an ancestor with a smaller index, so the walk ends and a stale answer is
 // only ever repaired by the atomicMin retry in unite().
 __device__ inline int find_root(const int* parent, int n) {
-    int p = parent[n];
+    int p = parent[n], steps = 0;
     while (p != n) {
+        ++steps;
         n = p;
         p = parent[n];
     }
+    GZ_CCL_WALK(steps);
     return n;
+}
+
+// find_root with path halving: each visited node is relinked to its grandparent, so repeated
+// walks over a long chain (merge order is arbitrary: with blocks scheduled in reverse, one
+// 424 px spiral built a 7,893-step chain) shorten it geometrically. The plain store races
+// with other threads' stores and atomicMin on the same node, and is still safe: any value
+// stored or read is an ancestor of the node (smaller index, same tree), so the forest stays
+// acyclic and every root keeps its component; an atomicMin link that the store overwrites
+// belonged to a union whose retry (unite(), b = old) re-joins the same two trees anyway.
+__device__ inline int find_root_halving(int* parent, int n) {
+    for (int steps = 1;; ++steps) {
+        const int p = parent[n];
+        if (p == n) {
+            GZ_CCL_WALK(steps - 1);
+            return n;
+        }
+        const int gp = parent[p];
+        if (gp == p) {
+            GZ_CCL_WALK(steps);
+            return p;
+        }
+#ifndef GZ_CCL_NO_HALVING  // the emulator's "before" build, to show what halving buys
+        parent[n] = gp;
+#endif
+        n = gp;
+    }
 }
 
 // Link the roots of a and b, the larger index under the smaller. atomicMin returns the
@@ -46,8 +80,8 @@ __device__ inline int find_root(const int* parent, int n) {
 // from there. a + b decreases on every retry, so the loop ends.
 __device__ inline void unite(int* parent, int a, int b) {
     for (;;) {
-        a = find_root(parent, a);
-        b = find_root(parent, b);
+        a = find_root_halving(parent, a);
+        b = find_root_halving(parent, b);
         if (a == b) return;
         if (a > b) {
             int t = a;

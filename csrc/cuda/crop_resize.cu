@@ -30,6 +30,8 @@ struct Params {
 
 __device__ inline void store(float* out, float v, float mean, float std) { *out = to_f32(v, mean, std); }
 __device__ inline void store(std::uint8_t* out, float v, float, float) { *out = to_u8(v); }
+__device__ inline void poison(float* out) { *out = NAN; }
+__device__ inline void poison(std::uint8_t* out) { *out = 0; }
 
 template <int C, class T>
 __global__ void __launch_bounds__(kTileX * kTileY) crop_resize_kernel(Params p, T* __restrict__ out) {
@@ -41,13 +43,17 @@ __global__ void __launch_bounds__(kTileX * kTileY) crop_resize_kernel(Params p, 
         T* dst = out + i * C * plane + std::int64_t(oy) * S + ox;
         const std::int32_t* q = p.boxes + 4 * i;
         const Box box{q[0], q[1], q[2], q[3]};
-        if (!(0 <= box.x0 && box.x0 < box.x1 && box.x1 <= p.w && 0 <= box.y0 && box.y0 < box.y1 && box.y1 <= p.h)) {
-            for (int c = 0; c < C; ++c) store(dst + c * plane, NAN, 0.0f, 1.0f);
+        const float cs = p.rot ? p.rot[2 * i] : 1.0f, sn = p.rot ? p.rot[2 * i + 1] : 0.0f;
+        const int flips = p.flips ? p.flips[i] : 0;
+        // Device-side arguments are not checked on the host (that would need a sync): a bad
+        // box, a non-finite rotation or a flip code above 3 poisons the image (NaN, or 0 for
+        // uint8) instead of reading out of bounds; ops.py records the reason on the device.
+        if (!(0 <= box.x0 && box.x0 < box.x1 && box.x1 <= p.w && 0 <= box.y0 && box.y0 < box.y1 && box.y1 <= p.h) ||
+            !isfinite(cs) || !isfinite(sn) || flips > 3) {
+            for (int c = 0; c < C; ++c) poison(dst + c * plane);
             continue;
         }
         const std::uint8_t* img = p.images + i * p.image_stride;
-        const float cs = p.rot ? p.rot[2 * i] : 1.0f, sn = p.rot ? p.rot[2 * i + 1] : 0.0f;
-        const int flips = p.flips ? p.flips[i] : 0;
         float value[C];
         output_pixel<C>(RgbSource<C>{img, p.row_stride}, p.w, p.h, box, S, ox, oy, cs, sn, flips, p.interp, value);
         for (int c = 0; c < C; ++c) store(dst + c * plane, value[c], p.mean[c], p.std[c]);

@@ -1,7 +1,7 @@
-// find_roi on the GPU. Seven kernels on the caller's stream, one image per grid z index (or
+// find_roi on the GPU. Six kernels on the caller's stream, one image per grid z index (or
 // per block for the per-image kernels), all working memory in the caller's scratch:
-//   histogram       per-image grey histogram on the GZ_HIST_STEP grid (shared memory)
-//   threshold       gz::auto_threshold per image (only with threshold = auto)
+//   histogram       per-image grey histogram on the GZ_HIST_STEP grid (shared memory), then
+//                   gz::auto_threshold on it by the same block (only with threshold = auto)
 //   init            foreground bits of each 2x2 block, union-find parent = self (foreground)
 //   merge           block union-find over 8-connectivity (ccl.cuh)
 //   compress        parent = root; each root takes a slot in the image's root list and
@@ -11,6 +11,11 @@
 //   select          per image, the best root by gz::better_component -> gz::box_for
 // Every rule (grey, threshold, choice, tie-breaks, box) comes from gz_common.h, so the boxes
 // equal the CPU backend's.
+//
+// Memory is bounded: the scratch holds the working arrays of a chunk of images (at most
+// kScratchBudget bytes' worth, at least one image), and find_roi() runs the six kernels once per
+// chunk on the same stream, reusing the scratch (stream order makes that safe). A whole
+// dataset's batch therefore needs ~kScratchBudget of scratch, not ~37 bytes per 2x2 block.
 #include "cuda/find_roi.h"
 
 #include <climits>
@@ -41,7 +46,6 @@ constexpr unsigned kFullMask = 0xffffffffu;
 
 // Scratch: per image arrays, each section 256-byte aligned.
 struct Scratch {
-    std::uint32_t* hists; // n x 256 (auto threshold)
     int* thresholds;      // n
     int* nroots;          // n
     int* parent;          // n x blocks
@@ -51,19 +55,21 @@ struct Scratch {
 };
 
 constexpr std::size_t kAlign = 256;
+// Scratch for one chunk of images: ~37 bytes per 2x2 block, so ~1.7 MB per 424 px image and
+// ~77 such images per chunk.
+constexpr std::size_t kScratchBudget = std::size_t(128) << 20;
 std::size_t align_up(std::size_t v) { return (v + kAlign - 1) / kAlign * kAlign; }
 
 // Section sizes in order; a null base only measures.
 std::size_t layout(std::int64_t n, const Grid& g, char* base, Scratch* s) {
     const std::size_t nb = static_cast<std::size_t>(n) * static_cast<std::size_t>(g.blocks());
-    const std::size_t sizes[] = {n * 256 * sizeof(std::uint32_t), n * sizeof(int), n * sizeof(int),
-                                 nb * sizeof(int), nb * sizeof(int), nb * sizeof(RootStats), nb};
-    void** slots[] = {reinterpret_cast<void**>(&s->hists),  reinterpret_cast<void**>(&s->thresholds),
-                      reinterpret_cast<void**>(&s->nroots), reinterpret_cast<void**>(&s->parent),
-                      reinterpret_cast<void**>(&s->roots),  reinterpret_cast<void**>(&s->stats),
-                      reinterpret_cast<void**>(&s->bits)};
+    const std::size_t sizes[] = {n * sizeof(int), n * sizeof(int), nb * sizeof(int), nb * sizeof(int),
+                                 nb * sizeof(RootStats), nb};
+    void** slots[] = {reinterpret_cast<void**>(&s->thresholds), reinterpret_cast<void**>(&s->nroots),
+                      reinterpret_cast<void**>(&s->parent),     reinterpret_cast<void**>(&s->roots),
+                      reinterpret_cast<void**>(&s->stats),      reinterpret_cast<void**>(&s->bits)};
     std::size_t off = 0;
-    for (int i = 0; i < 7; ++i) {
+    for (int i = 0; i < 6; ++i) {
         if (base) *slots[i] = base + off;
         off = align_up(off + sizes[i]);
     }
@@ -72,7 +78,7 @@ std::size_t layout(std::int64_t n, const Grid& g, char* base, Scratch* s) {
 
 __global__ void __launch_bounds__(kHistThreads)
     histogram_kernel(const std::uint8_t* __restrict__ images, std::int64_t n, int h, int w,
-                     std::int64_t image_stride, std::int64_t row_stride, std::uint32_t* __restrict__ hists) {
+                     std::int64_t image_stride, std::int64_t row_stride, double k, int* __restrict__ thresholds) {
     // One sub-histogram per warp: sky pixels pile into a few bins.
     __shared__ std::uint32_t sub[kHistWarps][256];
     const int sw = (w + GZ_HIST_STEP - 1) / GZ_HIST_STEP, sh = (h + GZ_HIST_STEP - 1) / GZ_HIST_STEP;
@@ -88,21 +94,18 @@ __global__ void __launch_bounds__(kHistThreads)
             atomicAdd(&sub[warp][gray_u8(p[0], p[1], p[2])], 1u);
         }
         __syncthreads();
+        // Thread v sums column v into sub[0][v] (it alone touches column v), then one thread
+        // applies the rule: a scan of 256 shared-memory bins, far cheaper than the sampling
+        // above, and no histogram goes through device memory or a second launch.
         for (int v = threadIdx.x; v < 256; v += blockDim.x) {
             std::uint32_t total = 0;
             for (int j = 0; j < kHistWarps; ++j) total += sub[j][v];
-            hists[i * 256 + v] = total;
+            sub[0][v] = total;
         }
+        __syncthreads();
+        if (threadIdx.x == 0) thresholds[i] = auto_threshold(sub[0], k);
         __syncthreads();  // sub is cleared for the next image
     }
-}
-
-// One thread per image: the rule is a short serial scan, kept out of the histogram kernel
-// whose register budget it would otherwise blow.
-__global__ void threshold_kernel(std::int64_t n, const std::uint32_t* __restrict__ hists, double k,
-                                 int* __restrict__ thresholds) {
-    const std::int64_t i = std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
-    if (i < n) thresholds[i] = auto_threshold(hists + i * 256, k);
 }
 
 struct ImageArgs {
@@ -153,7 +156,7 @@ __global__ void __launch_bounds__(kTileX * kTileY) compress_kernel(std::int64_t 
     for (std::int64_t i = blockIdx.z; i < n; i += gridDim.z) {
         if (!s.bits[i * nb + b]) continue;
         int* parent = s.parent + i * nb;
-        const int r = ccl::find_root(parent, b);
+        const int r = ccl::find_root_halving(parent, b);
         // Other threads may be walking through b right now; both the old and the new parent
         // are ancestors with the same root, so the race is benign.
         parent[b] = r;
@@ -250,6 +253,23 @@ __global__ void __launch_bounds__(kSelectThreads)
     }
 }
 
+std::size_t scratch_for(std::int64_t m, const Grid& g) {
+    Scratch unused{};
+    return layout(m, g, nullptr, &unused);
+}
+
+// Images per chunk that fit in `bytes` of scratch (0 when not even one does); at most n.
+std::int64_t chunk_images(std::int64_t n, const Grid& g, std::size_t bytes) {
+    if (scratch_for(1, g) > bytes) return 0;
+    std::int64_t lo = 1, hi = n;  // scratch_for is increasing in m
+    while (lo < hi) {
+        const std::int64_t mid = hi - (hi - lo) / 2;
+        if (scratch_for(mid, g) <= bytes) lo = mid;
+        else hi = mid - 1;
+    }
+    return lo;
+}
+
 void validate(const RoiLaunch& l) {
     if (l.n < 1) throw std::invalid_argument("find_roi: empty batch");
     if (l.h < 1 || l.w < 1) throw std::invalid_argument("find_roi: zero-size images");
@@ -270,22 +290,55 @@ void validate(const RoiLaunch& l) {
     if (!l.images || !l.boxes || !l.scratch) throw std::invalid_argument("find_roi: null device pointer");
     if (reinterpret_cast<std::uintptr_t>(l.boxes) % alignof(std::int32_t))
         throw std::invalid_argument("find_roi: boxes are not int32-aligned");
-    if (l.scratch_bytes < find_roi_scratch_bytes(l.n, l.h, l.w))
-        throw std::invalid_argument("find_roi: scratch smaller than scratch_bytes_find_roi()");
+    // Any scratch that holds one image works (the batch runs in chunks); the size returned by
+    // scratch_bytes_find_roi() is the recommended one.
+    if (chunk_images(l.n, ccl::make_grid(l.h, l.w), l.scratch_bytes) < 1)
+        throw std::invalid_argument("find_roi: scratch smaller than scratch_bytes_find_roi() for one image");
 }
 
 }  // namespace
 
-std::size_t find_roi_scratch_bytes(std::int64_t n, int h, int w) {
+std::int64_t find_roi_chunk_images(std::int64_t n, int h, int w) {
     if (n < 1 || h < 1 || w < 1 || h > kMaxSide || w > kMaxSide)
         throw std::invalid_argument("scratch_bytes_find_roi: need n >= 1 and 1 <= h, w <= " +
                                     std::to_string(kMaxSide));
+    if (n > std::int64_t(1) << 40) throw std::invalid_argument("scratch_bytes_find_roi: batch too large");
     const Grid g = ccl::make_grid(h, w);
-    if (n > std::int64_t(1) << 40 || n * g.blocks() > std::int64_t(1) << 50)
-        throw std::invalid_argument("scratch_bytes_find_roi: batch too large");
-    Scratch unused{};
-    return layout(n, g, nullptr, &unused);
+    const std::int64_t m = chunk_images(n, g, kScratchBudget);
+    return m < 1 ? 1 : m;
 }
+
+std::size_t find_roi_scratch_bytes(std::int64_t n, int h, int w) {
+    return scratch_for(find_roi_chunk_images(n, h, w), ccl::make_grid(h, w));
+}
+
+namespace {
+
+// The six kernels over images [0, n) of one chunk; s is laid out for at least n images.
+void launch_chunk(const RoiLaunch& l, const std::uint8_t* images, std::int64_t n, std::int32_t* boxes,
+                  const Grid& g, const Scratch& s) {
+    const ImageArgs a{images, n, l.image_stride, l.row_stride};
+    const unsigned per_image = static_cast<unsigned>(n < INT_MAX ? n : INT_MAX);
+    if (l.threshold < 0) {
+        GZ_LAUNCH(per_image, kHistThreads, l.stream, histogram_kernel)(images, n, l.h, l.w, l.image_stride,
+                                                                  l.row_stride, l.k, s.thresholds);
+        check_launch("find_roi histogram");
+    }
+    const dim3 tile(kTileX, kTileY);
+    const dim3 grid(ceil_div(g.bw, kTileX), ceil_div(g.bh, kTileY), grid_z(n));
+    GZ_LAUNCH(grid, tile, l.stream, init_kernel)(a, g, l.threshold < 0 ? s.thresholds : nullptr, l.threshold, s);
+    check_launch("find_roi init");
+    GZ_LAUNCH(grid, tile, l.stream, merge_kernel)(n, g, s);
+    check_launch("find_roi merge");
+    GZ_LAUNCH(grid, tile, l.stream, compress_kernel)(n, g, s);
+    check_launch("find_roi compress");
+    GZ_LAUNCH(grid, tile, l.stream, stats_kernel)(n, g, s);
+    check_launch("find_roi stats");
+    GZ_LAUNCH(per_image, kSelectThreads, l.stream, select_kernel)(n, g, s, l.mode, l.pad, boxes);
+    check_launch("find_roi select");
+}
+
+}  // namespace
 
 void find_roi(const RoiLaunch& l) {
     validate(l);
@@ -293,30 +346,14 @@ void find_roi(const RoiLaunch& l) {
     const Grid g = ccl::make_grid(l.h, l.w);
     const std::uintptr_t raw = reinterpret_cast<std::uintptr_t>(l.scratch);
     char* base = reinterpret_cast<char*>((raw + kAlign - 1) / kAlign * kAlign);
+    // Alignment slack is part of every layout, so the aligned base fits what chunk_images counted.
+    const std::int64_t chunk = chunk_images(l.n, g, l.scratch_bytes);
     Scratch s{};
-    layout(l.n, g, base, &s);
-
-    const ImageArgs a{l.images, l.n, l.image_stride, l.row_stride};
-    const unsigned per_image = static_cast<unsigned>(l.n < INT_MAX ? l.n : INT_MAX);
-    if (l.threshold < 0) {
-        GZ_LAUNCH(per_image, kHistThreads, l.stream, histogram_kernel)(l.images, l.n, l.h, l.w, l.image_stride,
-                                                                  l.row_stride, s.hists);
-        check_launch("find_roi histogram");
-        GZ_LAUNCH(ceil_div(l.n, 128), 128, l.stream, threshold_kernel)(l.n, s.hists, l.k, s.thresholds);
-        check_launch("find_roi threshold");
+    layout(chunk, g, base, &s);
+    for (std::int64_t first = 0; first < l.n; first += chunk) {
+        const std::int64_t m = l.n - first < chunk ? l.n - first : chunk;
+        launch_chunk(l, l.images + first * l.image_stride, m, l.boxes + 4 * first, g, s);
     }
-    const dim3 tile(kTileX, kTileY);
-    const dim3 grid(ceil_div(g.bw, kTileX), ceil_div(g.bh, kTileY), grid_z(l.n));
-    GZ_LAUNCH(grid, tile, l.stream, init_kernel)(a, g, l.threshold < 0 ? s.thresholds : nullptr, l.threshold, s);
-    check_launch("find_roi init");
-    GZ_LAUNCH(grid, tile, l.stream, merge_kernel)(l.n, g, s);
-    check_launch("find_roi merge");
-    GZ_LAUNCH(grid, tile, l.stream, compress_kernel)(l.n, g, s);
-    check_launch("find_roi compress");
-    GZ_LAUNCH(grid, tile, l.stream, stats_kernel)(l.n, g, s);
-    check_launch("find_roi stats");
-    GZ_LAUNCH(per_image, kSelectThreads, l.stream, select_kernel)(l.n, g, s, l.mode, l.pad, l.boxes);
-    check_launch("find_roi select");
 }
 
 }  // namespace gz::cuda

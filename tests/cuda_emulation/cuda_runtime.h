@@ -1,14 +1,20 @@
 // A CPU stand-in for the part of CUDA that csrc/cuda/*.cu uses, so that the real kernel and
 // launcher code runs on a machine without a GPU (tests/test_ops_cuda.py builds it with g++).
 //
-// Each launch runs every block of the grid in turn with one OS thread per CUDA thread,
-// all threads of a block at once: __syncthreads is a block barrier, warp intrinsics are a
-// barrier over the 32 lanes of a warp, __shared__ is a static (blocks never overlap), and
-// atomics are real atomics with random yields, so the union-find runs under true
-// concurrency. What it cannot show: device memory-model effects (L1 staleness), -fmad and
-// other code-generation differences, performance.
+// One OS thread per CUDA thread. Blocks run CONCURRENTLY: a launch starts `slots` copies of
+// the block's threads (emu::config), slot s running blocks order[s], order[s + slots], ... of
+// the grid in the configured order (forward, reverse or a seeded shuffle), so the threads of
+// different blocks interleave as on a device and inter-block races (union-find links across
+// tile borders, atomics on shared statistics) really happen. Kernels that use block barriers
+// (__syncthreads, i.e. __shared__ memory, which is a plain static here) are detected on the
+// first block and run one block at a time instead. Warp intrinsics are a barrier over the 32
+// lanes of a warp of the thread's own slot; atomics are real atomics with random yields.
+// What it cannot show: device memory-model effects (L1 staleness), -fmad and other
+// code-generation differences, performance.
 #pragma once
 
+#include <algorithm>
+#include <atomic>
 #include <barrier>
 #include <cmath>
 #include <cstdint>
@@ -49,6 +55,28 @@ inline thread_local unsigned linear_tid;
 inline dim3 block_dim, grid_dim;
 inline cudaError_t last_error = cudaSuccess;
 
+// Block scheduling, set through gz_emu_configure (emulate.cpp).
+enum Order { kForward = 0, kReverse = 1, kShuffled = 2 };
+struct Config {
+    unsigned slots = 4;  // blocks in flight at once
+    int order = kShuffled;
+    unsigned seed = 1;
+};
+inline Config config;
+
+// Statistics of the last launches (reset by gz_emu_reset_stats).
+inline std::atomic<long long> walk_max{0}, walk_total{0}, walks{0};
+inline std::atomic<long long> concurrent_launches{0}, serial_launches{0};
+inline thread_local bool used_block_barrier = false;
+
+inline void record_walk(long long steps) {
+    walks.fetch_add(1, std::memory_order_relaxed);
+    walk_total.fetch_add(steps, std::memory_order_relaxed);
+    long long m = walk_max.load(std::memory_order_relaxed);
+    while (steps > m && !walk_max.compare_exchange_weak(m, steps)) {
+    }
+}
+
 struct Warp {
     std::barrier<> bar{32};
     std::int64_t vals[32];
@@ -61,7 +89,7 @@ struct BlockSync {
     std::barrier<> block;
     std::vector<std::unique_ptr<Warp>> warps;
 };
-inline BlockSync* sync = nullptr;
+inline thread_local BlockSync* sync = nullptr;
 
 inline void maybe_yield() {
     thread_local std::minstd_rand rng(std::hash<std::thread::id>{}(std::this_thread::get_id()));
@@ -94,29 +122,65 @@ T warp_reduce(unsigned mask, T v, Op op) {
     });
 }
 
+inline std::vector<dim3> block_order(dim3 grid) {
+    std::vector<dim3> order;
+    order.reserve(std::size_t(grid.x) * grid.y * grid.z);
+    for (unsigned z = 0; z < grid.z; ++z)
+        for (unsigned y = 0; y < grid.y; ++y)
+            for (unsigned x = 0; x < grid.x; ++x) order.emplace_back(x, y, z);
+    if (config.order == kReverse) std::reverse(order.begin(), order.end());
+    if (config.order == kShuffled) std::shuffle(order.begin(), order.end(), std::mt19937(config.seed));
+    return order;
+}
+
+// Starts `threads` OS threads (into pool) that run blocks[first], blocks[first + step], ...
+// before `last`; with a block barrier after each block when `barrier` (serial mode), none
+// otherwise. *used becomes true when any of them called __syncthreads.
+inline void run_slot(const std::vector<dim3>& blocks, std::size_t first, std::size_t step, std::size_t last,
+                     unsigned threads, bool barrier, const std::function<void()>& body, std::vector<std::thread>& pool,
+                     std::shared_ptr<std::atomic<bool>> used) {
+    auto s = std::make_shared<BlockSync>(threads);
+    const dim3 block = block_dim;
+    for (unsigned t = 0; t < threads; ++t)
+        pool.emplace_back([=, &blocks, &body] {
+            linear_tid = t;
+            sync = s.get();
+            used_block_barrier = false;
+            thread_idx = dim3(t % block.x, t / block.x % block.y, t / (block.x * block.y));
+            for (std::size_t b = first; b < last; b += step) {
+                block_idx = blocks[b];
+                body();
+                if (barrier) s->block.arrive_and_wait();
+            }
+            if (used_block_barrier) used->store(true);
+            sync = nullptr;
+        });
+}
+
 inline void run(dim3 grid, dim3 block, const std::function<void()>& body) {
     const unsigned threads = block.x * block.y * block.z;
     if (threads == 0 || threads % 32 || threads > 1024) throw std::runtime_error("emulator: bad block size");
     grid_dim = grid;
     block_dim = block;
-    BlockSync s(threads);
-    sync = &s;
-    std::barrier<> block_done(threads);
+    const std::vector<dim3> blocks = block_order(grid);
+    auto used = std::make_shared<std::atomic<bool>>(false);
+    {  // The first block alone: does the kernel use block barriers (and so __shared__)?
+        std::vector<std::thread> pool;
+        run_slot(blocks, 0, 1, 1, threads, true, body, pool, used);
+        for (auto& th : pool) th.join();
+    }
+    const bool serial = used->load() || config.slots <= 1 || blocks.size() <= 2;
+    (serial ? serial_launches : concurrent_launches).fetch_add(1);
     std::vector<std::thread> pool;
-    for (unsigned t = 0; t < threads; ++t)
-        pool.emplace_back([&, t] {
-            linear_tid = t;
-            thread_idx = dim3(t % block.x, t / block.x % block.y, t / (block.x * block.y));
-            for (unsigned z = 0; z < grid.z; ++z)
-                for (unsigned y = 0; y < grid.y; ++y)
-                    for (unsigned x = 0; x < grid.x; ++x) {
-                        block_idx = dim3(x, y, z);
-                        body();
-                        block_done.arrive_and_wait();
-                    }
-        });
+    if (serial) {
+        run_slot(blocks, 1, 1, blocks.size(), threads, true, body, pool, used);
+    } else {
+        const std::size_t slots = std::min<std::size_t>(config.slots, blocks.size() - 1);
+        for (std::size_t s = 0; s < slots; ++s)
+            run_slot(blocks, 1 + s, slots, blocks.size(), threads, false, body, pool, used);
+    }
     for (auto& th : pool) th.join();
-    sync = nullptr;
+    if (!serial && used->load()) throw std::runtime_error("emulator: a kernel used __syncthreads after its first block did not");
 }
 
 template <class... P>
@@ -145,7 +209,12 @@ Launch<P...> launch(dim3 grid, dim3 block, void (*kernel)(P...)) {
 #define blockDim (::emu::block_dim)
 #define gridDim (::emu::grid_dim)
 
-inline void __syncthreads() { emu::sync->block.arrive_and_wait(); }
+inline void __syncthreads() {
+    emu::used_block_barrier = true;
+    emu::sync->block.arrive_and_wait();
+}
+
+#define GZ_CCL_WALK(steps) ::emu::record_walk(steps)
 
 inline int min(int a, int b) { return a < b ? a : b; }
 inline int max(int a, int b) { return a < b ? b : a; }

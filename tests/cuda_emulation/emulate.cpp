@@ -19,6 +19,32 @@ int fail(const std::exception& e, char* err, int errlen) {
 
 extern "C" {
 
+// Block scheduling for the next launches: slots = blocks in flight at once (1 = one block
+// after another), order 0 forward, 1 reverse, 2 shuffled with seed.
+void gz_emu_configure(int slots, int order, unsigned seed) {
+    emu::config.slots = slots < 1 ? 1 : static_cast<unsigned>(slots);
+    emu::config.order = order;
+    emu::config.seed = seed;
+}
+
+void gz_emu_reset_stats() {
+    emu::walk_max = 0;
+    emu::walk_total = 0;
+    emu::walks = 0;
+    emu::concurrent_launches = 0;
+    emu::serial_launches = 0;
+}
+
+// out[0..4]: longest union-find root walk, total walk steps, walks, launches run with
+// concurrent blocks, launches run one block at a time.
+void gz_emu_stats(long long* out) {
+    out[0] = emu::walk_max;
+    out[1] = emu::walk_total;
+    out[2] = emu::walks;
+    out[3] = emu::concurrent_launches;
+    out[4] = emu::serial_launches;
+}
+
 long long gz_emu_scratch_bytes(long long n, int h, int w) {
     return static_cast<long long>(gz::cuda::find_roi_scratch_bytes(n, h, w));
 }
