@@ -15,7 +15,8 @@ examples:
       --root ../shared/data/gz2_sample --budget-minutes 15 --seeds 0,1,2 --out leaderboards/gz2_sample
 
 A name in --models is a recipe (its settings, on each --datasets dataset) or a model (the
-`train --model` defaults). DIR receives leaderboard.md/.csv/.json, plots/ and runs/.
+`train --model` defaults). DIR receives leaderboard.md/.csv/.json, plots/ and runs/; runs
+already in DIR/leaderboard.json stay in the leaderboard unless this command reruns them.
 """
 
 
@@ -43,12 +44,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--models", type=_names, required=True, metavar="A,B,...", help="models or recipes")
     parser.add_argument("--datasets", type=_names, required=True, metavar="X,Y,...")
     parser.add_argument("--budget-minutes", type=float, metavar="M",
-                        help="training time per run; training stops (mid-epoch) when it is spent")
+                        help="training time per run. Without --epochs each run times a short probe and "
+                             "sets its epochs so that its whole schedule spans the budget; training "
+                             "also stops (mid-epoch) when the budget is spent")
     parser.add_argument("--seeds", type=_seeds, default=[0], metavar="0,1,...", help="repeat with each seed")
     parser.add_argument("--rank-by", metavar="METRIC",
                         help="order each dataset's rows by this metric (default: the first one all runs share)")
     parser.add_argument("--out", type=Path, default=Path("benchmark"), metavar="DIR")
-    parser.add_argument("--epochs", type=int, metavar="N", help="epochs (default: the recipe's, or 10)")
+    parser.add_argument("--epochs", type=int, metavar="N", help="epochs for every run (default: fitted to --budget-minutes; without "
+                             "a budget the recipe's, or 10); with a budget it is then only the hard stop")
     parser.add_argument("--size", type=int, metavar="PX", help="input size for every model")
     parser.add_argument("--batch-size", type=int, metavar="N")
     parser.add_argument("--root", metavar="DIR", help="dataset root directory")

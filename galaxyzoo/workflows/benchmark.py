@@ -1,21 +1,37 @@
 """Fair comparisons: train and evaluate models × datasets × seeds under one time budget.
 
-Every pair trains with the same seed-determined split, epochs and training-time budget
-(:func:`galaxyzoo.train.train` stops mid-epoch when it is spent), then the best checkpoint is
-evaluated on the test split (the validation split when a dataset has none). The leaderboard
-(``leaderboard.md``, ``.csv``, ``.json``) gives, per dataset and model, the mean ± standard
-deviation over seeds of every scalar metric, the parameter count, training time, training
-and inference images per second, and links to each run's learning curves and confusion
-matrix; ``plots/`` holds a metric-versus-training-time scatter per dataset.
+Every pair trains with the same seed-determined split and training-time budget, then the best
+checkpoint is evaluated on the test split (the validation split when a dataset has none).
+
+How the budget is spent (:func:`plan_epochs`): with a budget and no explicit ``epochs``, each
+run first times a short probe (a few training batches, thrown away) and sets its epoch count so
+that its whole schedule (warm-up, cosine or step decay) spans the budget: ``floor(0.95 × budget
+/ estimated epoch time)``, at least one. A model that is fast gets more epochs than its recipe's
+default, a slow one fewer, and every one ends its schedule instead of being cut at a high
+learning rate. :func:`galaxyzoo.train.train` still stops mid-epoch when the budget is spent
+(the probe can underestimate). With explicit ``epochs`` they are used as given and the budget
+is only the hard stop.
+
+The leaderboard (``leaderboard.md``, ``.csv``, ``.json``) gives, per dataset and model, the
+mean ± standard deviation over seeds of every scalar metric, the non-scalar ones averaged
+(recall per class, RMSE per question, summed confusion matrices), the parameter count,
+training time, training and inference images per second, the epochs run, what the model's
+source reports, published anchor rows (:data:`ANCHORS`), and links to each run's learning
+curves and confusion matrix; ``plots/`` holds a metric-versus-training-time scatter per
+dataset. Runs already in ``OUT/leaderboard.json`` are kept unless rerun (same dataset, model
+and seed), so a leaderboard can be filled by several commands.
 """
 from __future__ import annotations
 
 import csv
 import io
+import json
+import math
+import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -26,7 +42,7 @@ from ..errors import UserError
 from .checkpoint import load_model
 from .evaluate import evaluate_checkpoint
 from .inference import scalar_metrics
-from .train import train
+from .train import _open_datasets, train
 from .train_config import TrainConfig
 
 
@@ -45,6 +61,10 @@ class RunResult:
     train_seconds: float
     train_images_per_s: float
     infer_images_per_s: float
+    details: dict[str, Any] = field(default_factory=dict)  # non-scalar metrics (lists)
+    budget_s: float | None = None
+    planned_epochs: int | None = None  # from the budget (None: as configured)
+    probe_images_per_s: float | None = None
 
 
 @dataclass
@@ -60,6 +80,32 @@ class Row:
     train_images_per_s: float
     infer_images_per_s: float
     runs: list[str] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)  # mean over seeds (confusion: summed)
+    epochs: float = 0.0
+    reported: str = ""  # what the model's source reports (a recipe's ``reported``)
+    anchor: bool = False  # a published figure, not a run
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """A published result shown as a leaderboard row beside the runs (not trained here)."""
+
+    model: str
+    metrics: Mapping[str, float]
+    details: Mapping[str, Any]
+    reported: str
+
+
+# Published figures for the datasets that have them.
+ANCHORS: dict[str, tuple[Anchor, ...]] = {
+    "gz2_zhu5": (Anchor(
+        model="Zhu et al. 2019 ResNet variant (paper)",
+        metrics={"accuracy": 0.9521},
+        details={"recall_per_class": [0.9668, 0.9442, 0.5862, 0.9436, 0.9770]},
+        reported="95.21% test accuracy; trained on ~23,000 images (80% of 28,790) on a GPU "
+                 "(Zhu et al. 2019, Ap&SS 364:55, arXiv:1807.10406)",
+    ),),
+}
 
 
 def config_for(name: str, dataset: str, seed: int, *, epochs: int | None = None,
@@ -87,12 +133,51 @@ def _evaluation_split(dataset: str) -> str:
     return "test" if not splits or "test" in splits else "val"
 
 
+FILL = 0.95  # share of the budget the planned epochs aim at (the probe's estimate is rough)
+PROBE_BATCHES = 6
+
+
+def epochs_for_budget(budget_s: float, epoch_seconds: float, fill: float = FILL) -> int:
+    """Whole epochs that fit ``fill`` of the budget (at least one)."""
+    if epoch_seconds <= 0 or not math.isfinite(epoch_seconds):
+        raise ValueError(f"epoch time must be positive, got {epoch_seconds}")
+    return max(1, int(fill * budget_s // epoch_seconds))
+
+
+def probe_images_per_s(config: TrainConfig, *, workers: int | None = None, device: str = "auto") -> float:
+    """Training images per second of ``config``, timed on a throw-away run of
+    ``PROBE_BATCHES`` batches (one epoch of a subset, constant rate: nothing is kept)."""
+    probe = TrainConfig.from_dict({**asdict(config), "epochs": 1, "schedule": "constant",
+                                   "limit_train": PROBE_BATCHES * config.batch_size,
+                                   "limit_val": config.batch_size, "patience": None})
+    with tempfile.TemporaryDirectory(prefix="galaxyzoo-probe-") as tmp:
+        result = train(probe, Path(tmp) / "probe", workers=workers, device=device, progress=False)
+    record = result.history[0]
+    return record["train_images"] / max(record["train_seconds"], 1e-9)
+
+
+def plan_epochs(config: TrainConfig, budget_s: float, *, workers: int | None = None,
+                device: str = "auto") -> tuple[int, float]:
+    """(epochs whose schedule spans the budget, the probe's training images/s)."""
+    images = len(_open_datasets(config)[0])
+    batches = images // config.batch_size if images > config.batch_size else 1  # drop_last as in training
+    speed = probe_images_per_s(config, workers=workers, device=device)
+    return epochs_for_budget(budget_s, batches * config.batch_size / speed), speed
+
+
 def run_one(name: str, dataset: str, seed: int, out: Path, *, budget_s: float | None,
             limit_test: int | None = None, workers: int | None = None, device: str = "auto",
             progress: bool = False, tta: int = 1, **config_options: Any) -> RunResult:
     config = config_for(name, dataset, seed, **config_options)
     relative = Path("runs", dataset, name, f"seed{seed}")
     run_dir = out / relative
+    planned = speed = None
+    if budget_s is not None and config_options.get("epochs") is None:
+        planned, speed = plan_epochs(config, budget_s, workers=workers, device=device)
+        config.epochs = planned
+        if progress:
+            print(f"benchmark: {name}: probe {speed:.1f} training images/s -> {planned} epochs "
+                  f"for the {budget_s / 60:g}-minute budget", flush=True)
     result = train(config, run_dir, workers=workers, device=device, progress=progress, time_budget_s=budget_s)
     split = _evaluation_split(dataset)
     started = time.perf_counter()
@@ -103,13 +188,37 @@ def run_one(name: str, dataset: str, seed: int, out: Path, *, budget_s: float | 
     model, _, _ = load_model(result.best)
     train_seconds = sum(r["train_seconds"] for r in result.history)
     train_images = sum(r["train_images"] for r in result.history)
+    scalars = scalar_metrics(evaluation.metrics)
     return RunResult(
         dataset=dataset, model=name, seed=seed, run_dir=relative.as_posix(), split=split,
-        metrics=scalar_metrics(evaluation.metrics), params=sum(p.numel() for p in model.parameters()),
+        metrics=scalars, params=sum(p.numel() for p in model.parameters()),
         epochs=len(result.history), train_seconds=train_seconds,
         train_images_per_s=train_images / max(train_seconds, 1e-9),
         infer_images_per_s=evaluation.samples / max(infer_seconds, 1e-9),
+        details={k: v for k, v in evaluation.metrics.items() if k not in scalars and isinstance(v, list)},
+        budget_s=budget_s, planned_epochs=planned, probe_images_per_s=speed,
     )
+
+
+def _mean_details(group: Sequence[RunResult]) -> dict[str, Any]:
+    """Non-scalar metrics over seeds: confusion matrices summed, anything else averaged."""
+    out: dict[str, Any] = {}
+    for name in dict.fromkeys(k for r in group for k in r.details):
+        values = [np.asarray(r.details[name], dtype=float) for r in group if name in r.details]
+        if len({v.shape for v in values}) != 1:
+            continue
+        stacked = np.stack(values)
+        out[name] = (stacked.sum(0) if name == "confusion_matrix" else stacked.mean(0)).tolist()
+    return out
+
+
+def _reported(name: str, dataset: str) -> str:
+    """The recipe's reported figure, when the recipe's own dataset has the same kind of task."""
+    if name not in registry.list_recipes(name):
+        return ""
+    recipe = registry.get_recipe(name)
+    own, here = (registry.get_spec("dataset", d).task for d in (recipe.dataset, dataset))
+    return recipe.reported if own is None or here is None or own.kind == here.kind else ""
 
 
 def aggregate(runs: Sequence[RunResult], rank_by: str | None = None) -> list[Row]:
@@ -131,7 +240,8 @@ def aggregate(runs: Sequence[RunResult], rank_by: str | None = None) -> list[Row
             train_seconds=float(np.mean([r.train_seconds for r in group])),
             train_images_per_s=float(np.mean([r.train_images_per_s for r in group])),
             infer_images_per_s=float(np.mean([r.infer_images_per_s for r in group])),
-            runs=[r.run_dir for r in group],
+            runs=[r.run_dir for r in group], details=_mean_details(group),
+            epochs=float(np.mean([r.epochs for r in group])), reported=_reported(model, dataset),
         ))
     ranked = []
     for dataset in dict.fromkeys(r.dataset for r in rows):
@@ -154,41 +264,113 @@ def _metric_columns(rows: Sequence[Row]) -> list[str]:
     return list(dict.fromkeys(n for r in rows for n in r.metrics))
 
 
+def anchor_rows(dataset: str) -> list[Row]:
+    """The published anchor rows of ``dataset`` (:data:`ANCHORS`), as leaderboard rows."""
+    return [Row(dataset=dataset, model=a.model, seeds=[], metrics={k: (v, 0.0) for k, v in a.metrics.items()},
+                params=0, train_seconds=math.nan, train_images_per_s=math.nan, infer_images_per_s=math.nan,
+                details=dict(a.details), reported=a.reported, anchor=True)
+            for a in ANCHORS.get(dataset, ())]
+
+
+def _classes(dataset: str) -> tuple[str, ...]:
+    task = registry.get_spec("dataset", dataset).task
+    return tuple(task.outputs) if task is not None else ()
+
+
+def _detail_columns(dataset: str, rows: Sequence[Row]) -> list[tuple[str, int, str]]:
+    """(metric, index, header) for the per-class recall and per-question RMSE cells."""
+    columns = []
+    if any("recall_per_class" in r.details for r in rows):
+        width = max(len(r.details["recall_per_class"]) for r in rows if "recall_per_class" in r.details)
+        names = _classes(dataset)
+        columns += [("recall_per_class", i, f"recall {names[i] if i < len(names) else i}") for i in range(width)]
+    if any("rmse_per_question" in r.details for r in rows):
+        width = max(len(r.details["rmse_per_question"]) for r in rows if "rmse_per_question" in r.details)
+        columns += [("rmse_per_question", i, f"Q{i + 1}") for i in range(width)]
+    return columns
+
+
+def _detail(row: Row, metric: str, index: int) -> float:
+    values = row.details.get(metric)
+    return float(values[index]) if values is not None and index < len(values) and values[index] is not None \
+        else math.nan
+
+
 def write_leaderboard(rows: Sequence[Row], runs: Sequence[RunResult], out: Path, settings: dict) -> dict[str, Path]:
-    """leaderboard.md/.csv/.json and plots/ under ``out``; returns the written paths by name."""
+    """leaderboard.md/.csv/.json and plots/ under ``out``; returns the written paths by name.
+    Each dataset's published anchor rows (:data:`ANCHORS`) come first in its table."""
     out.mkdir(parents=True, exist_ok=True)
+    datasets = list(dict.fromkeys(r.dataset for r in rows))
+    anchors = [a for d in datasets for a in anchor_rows(d)]
     metrics = _metric_columns(rows)
     paths = {"json": out / "leaderboard.json", "csv": out / "leaderboard.csv", "md": out / "leaderboard.md"}
     atomic_write_json(paths["json"], {"settings": settings, "rows": [asdict(r) for r in rows],
+                                      "anchors": [asdict(r) for r in anchors],
                                       "runs": [asdict(r) for r in runs]})
 
     text = io.StringIO()
     writer = csv.writer(text)
+    details = list(dict.fromkeys(c for d in datasets for c in _detail_columns(d, [r for r in rows if r.dataset == d])))
     writer.writerow(["dataset", "model", "seeds"] + [f"{m}_{s}" for m in metrics for s in ("mean", "std")]
-                    + ["params", "train_seconds", "train_images_per_s", "infer_images_per_s"])
-    for r in rows:
-        values = [f"{v:.6g}" for m in metrics for v in r.metrics.get(m, (np.nan, np.nan))]
-        writer.writerow([r.dataset, r.model, " ".join(map(str, r.seeds)), *values, r.params,
-                         f"{r.train_seconds:.3f}", f"{r.train_images_per_s:.2f}", f"{r.infer_images_per_s:.2f}"])
+                    + [h.replace(" ", "_") for _, _, h in details]
+                    + ["params", "epochs", "train_seconds", "train_images_per_s", "infer_images_per_s",
+                       "anchor", "reported"])
+    for d in datasets:
+        for r in anchor_rows(d) + [r for r in rows if r.dataset == d]:
+            values = [f"{v:.6g}" for m in metrics for v in r.metrics.get(m, (np.nan, np.nan))]
+            extra = [f"{_detail(r, m, i):.6g}" for m, i, _ in details]
+            writer.writerow([r.dataset, r.model, " ".join(map(str, r.seeds)), *values, *extra, r.params,
+                             f"{r.epochs:g}", f"{r.train_seconds:.3f}", f"{r.train_images_per_s:.2f}",
+                             f"{r.infer_images_per_s:.2f}", int(r.anchor), r.reported])
     atomic_write_bytes(paths["csv"], text.getvalue().encode())
 
     plots = _plot_metric_vs_time(rows, out)
     lines = ["# Leaderboard", "", _settings_line(settings), ""]
-    for dataset in dict.fromkeys(r.dataset for r in rows):
+    for dataset in datasets:
         part = [r for r in rows if r.dataset == dataset]
         names = _metric_columns(part)
+        extra = _detail_columns(dataset, part)
+        per_class = [c for c in extra if c[0] == "recall_per_class"]
         lines += [f"## {dataset}", "",
-                  "| model | " + " | ".join(names) + " | params | train s | train img/s | infer img/s | runs |",
-                  "|---" * (len(names) + 6) + "|"]
-        for r in part:
-            cells = [_mean_std(r, n) for n in names]
+                  "| model | " + " | ".join(names + [h for _, _, h in per_class])
+                  + " | params | epochs | train s | train img/s | infer img/s | source reports | runs |",
+                  "|---" * (len(names) + len(per_class) + 8) + "|"]
+        for r in anchor_rows(dataset) + part:
+            cells = [_mean_std(r, n) for n in names] + [_fmt(_detail(r, m, i)) for m, i, _ in per_class]
             links = ", ".join(_run_links(Path(d), out) for d in r.runs)
-            lines.append(f"| {r.model} | " + " | ".join(cells)
-                         + f" | {r.params:,} | {r.train_seconds:.1f} | {r.train_images_per_s:.1f} "
-                         f"| {r.infer_images_per_s:.1f} | {links} |")
+            name = f"*{r.model}*" if r.anchor else r.model
+            lines.append(f"| {name} | " + " | ".join(cells)
+                         + f" | {_count(r.params)} | {_fmt(r.epochs, '.0f')} | {_fmt(r.train_seconds, '.1f')} "
+                         f"| {_fmt(r.train_images_per_s, '.1f')} | {_fmt(r.infer_images_per_s, '.1f')} "
+                         f"| {r.reported or '–'} | {links or '–'} |")
+        per_question = [c for c in extra if c[0] == "rmse_per_question"]
+        if per_question:
+            lines += ["", "RMSE per GZ2 question (Q1 smooth/features/star … Q11 number of arms):", "",
+                      "| model | " + " | ".join(h for _, _, h in per_question) + " |",
+                      "|---" * (len(per_question) + 1) + "|"]
+            lines += [f"| {r.model} | " + " | ".join(_fmt(_detail(r, m, i)) for m, i, _ in per_question) + " |"
+                      for r in part]
+        confusions = [r for r in part if "confusion_matrix" in r.details]
+        if confusions:
+            classes = _classes(dataset)
+            lines += ["", "Confusion matrices on the test split (rows: true class, columns: predicted; "
+                      "summed over seeds):", ""]
+            for r in confusions:
+                lines += [f"**{r.model}**", "", "| true \\ predicted | " + " | ".join(classes) + " |",
+                          "|---" * (len(classes) + 1) + "|"]
+                lines += [f"| {c} | " + " | ".join(str(int(v)) for v in row) + " |"
+                          for c, row in zip(classes, r.details["confusion_matrix"])] + [""]
         lines += [""] + [f"![{p.stem}]({p.relative_to(out).as_posix()})" for p in plots.get(dataset, [])] + [""]
     atomic_write_bytes(paths["md"], "\n".join(lines).encode())
     return paths
+
+
+def _fmt(value: float, spec: str = ".4f") -> str:
+    return "–" if value is None or not math.isfinite(value) else format(value, spec)
+
+
+def _count(params: int) -> str:
+    return f"{params:,}" if params else "–"
 
 
 def _mean_std(row: Row, metric: str) -> str:
@@ -263,8 +445,24 @@ def run_benchmark(models: Sequence[str], datasets: Sequence[str], out: Path | st
                 runs.append(run_one(name, dataset, seed, out, budget_s=budget_s, limit_test=limit_test,
                                     workers=workers, device=device, progress=progress, tta=tta,
                                     **config_options))
+    runs = _previous_runs(out, runs) + runs
     rows = aggregate(runs, rank_by)
     settings = {"budget_minutes": budget_minutes, "seeds": list(seeds), "rank_by": rank_by, "device": device,
                 "tta": tta,
                 **{k: v for k, v in config_options.items() if v not in (None, {})}}
     return rows, write_leaderboard(rows, runs, out, settings)
+
+
+def _previous_runs(out: Path, new: Sequence[RunResult]) -> list[RunResult]:
+    """The runs of ``OUT/leaderboard.json`` that ``new`` does not redo (same dataset, model, seed)."""
+    path = out / "leaderboard.json"
+    if not path.is_file():
+        return []
+    redone = {(r.dataset, r.model, r.seed) for r in new}
+    known = {f.name for f in fields(RunResult)}
+    kept = []
+    for record in json.loads(path.read_text()).get("runs", []):
+        run = RunResult(**{k: v for k, v in record.items() if k in known})
+        if (run.dataset, run.model, run.seed) not in redone:
+            kept.append(run)
+    return kept

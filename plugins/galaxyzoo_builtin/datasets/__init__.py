@@ -9,7 +9,7 @@ from galaxyzoo.data import synthetic as galaxies  # not `synthetic`: that is thi
 from galaxyzoo.gz2 import tree as gz2_tree
 from galaxyzoo.gz2.tree import COLUMNS
 
-from . import known
+from . import gz2_real, known
 
 _READERS = "galaxyzoo_builtin.datasets"
 _WITH_UNLABELED = ("train", "val", "test", "unlabeled")
@@ -33,6 +33,26 @@ REAL_DATASETS: list[DatasetSpec] = [
         layout=known.GZ2_SAMPLE_LAYOUT,
         reference="../shared/data/gz2_sample/README.md (images from isi-mube/Cosmic-Compendium)",
         defaults={"name": "gz2_sample", "classes": known.GZ2_SAMPLE_CLASSES, "layout": known.GZ2_SAMPLE_LAYOUT},
+    ),
+    DatasetSpec(
+        name="gz2_votes",
+        summary="The gz2_sample JPEGs with their 37 Kaggle GZ2 vote fractions (3,716 images, fixed split)",
+        builder=f"{_READERS}.gz2_real:open_gz2_votes",
+        task=Task("vote_fractions", COLUMNS),
+        image_size=424,
+        splits=("train", "val", "test"),
+        layout=gz2_real.GZ2_VOTES_LAYOUT,
+        reference="../shared/data/gz2_sample/README.md (votes.csv: training_solutions_rev1 rows)",
+    ),
+    DatasetSpec(
+        name="gz2_zhu5",
+        summary="7,000 real GZ2 JPEGs in Zhu et al. (2019)'s five classes: round, in_between, cigar, edge_on, spiral",
+        builder=f"{_READERS}.gz2_real:open_gz2_zhu5",
+        task=Task("classification", gz2_real.ZHU5_CLASSES),
+        image_size=424,
+        splits=("train", "val", "test"),
+        layout=gz2_real.GZ2_ZHU5_LAYOUT,
+        reference="Zhu et al. 2019, Ap&SS 364:55, https://arxiv.org/abs/1807.10406; ../shared/data/gz2_zhu5/README.md",
     ),
     DatasetSpec(
         name="gz2_kaggle",

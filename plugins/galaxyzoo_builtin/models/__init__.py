@@ -106,4 +106,29 @@ def galaxyzoo_models():
             reference="Dieleman, Willett & Dambre 2015, MNRAS 450, 1441, https://arxiv.org/abs/1503.07077",
             defaults={"widths": (32, 64, 128, 128), "hidden": 2048, "dropout": 0.5},
         ),
+        ModelSpec(
+            name="central_pixel_linreg",
+            summary="Seed 002's baseline: linear regression of the vote fractions on the central pixel's RGB",
+            builder="galaxyzoo_builtin.models.baselines:build_central_pixel",
+            input_size=424,
+            tasks=("vote_fractions",),
+            reference="Hildebrandt's report (seed 002): RMSE 0.1577 on the Kaggle data",
+        ),
+        ModelSpec(
+            name="mean_pixel_linreg",
+            summary="Seed 002's baseline: linear regression of the vote fractions on the mean RGB colour",
+            builder="galaxyzoo_builtin.models.baselines:build_mean_pixel",
+            input_size=64,
+            tasks=("vote_fractions",),
+            reference="Hildebrandt's report (seed 002): RMSE 0.1597 on the Kaggle data",
+        ),
+        ModelSpec(
+            name="mean_vote",
+            summary="Seed 002's baseline: the training set's mean vote fractions for every image",
+            builder="galaxyzoo_builtin.models.baselines:build_mean_vote",
+            input_size=64,
+            tasks=("vote_fractions",),
+            reference="Hildebrandt's report (seed 002): RMSE 0.1639 on the Kaggle data",
+        ),
     ]
+
