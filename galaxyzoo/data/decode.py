@@ -29,6 +29,7 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 from ..errors import DecodeError
+from . import fits
 
 Source = Union[str, os.PathLike, bytes]
 
@@ -65,6 +66,8 @@ def decode_image(data: bytes, min_size: int | None = None, *, max_pixels: int = 
 
 def _decode(data: bytes, min_size: int | None, max_pixels: int, into: np.ndarray | None) -> np.ndarray:
     """:func:`decode_image`, writing into ``into`` when a JPEG decodes to exactly its shape."""
+    if fits.is_fits(data):  # a FITS cutout (plain, gzip, tile-compressed): stretched to RGB, see data/fits.py
+        return fits.decode_fits(data, max_pixels=max_pixels)
     kind, height, width, colorspace = _header(data)
     _check_pixels(height, width, max_pixels)
     if kind == "png":
@@ -206,6 +209,8 @@ def _header(data: bytes) -> tuple[str, int, int, str | None]:
     if kind == "png":
         with _pillow_errors("PNG"), Image.open(io.BytesIO(data), formats=["PNG"]) as im:
             return kind, im.height, im.width, None
+    if fits.is_fits(data):
+        return "fits", *fits.fits_shape(data), None
     raise DecodeError("not_an_image", f"not a JPEG or PNG file (starts with {bytes(data[:8])!r})")
 
 
