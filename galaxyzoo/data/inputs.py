@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from ..errors import UserError
+from .fits import FITS_SUFFIXES, fits_stem
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", *FITS_SUFFIXES)  # FITS: .fits, .fit, .fts, .fz, .fits.gz...
 
 
 def walk_images(root: str | os.PathLike) -> Iterator[tuple[str, str]]:
@@ -19,8 +20,8 @@ def walk_images(root: str | os.PathLike) -> Iterator[tuple[str, str]]:
     for entry in entries:
         if entry.is_dir():
             yield from walk_images(entry.path)
-        elif os.path.splitext(entry.name)[1].lower() in IMAGE_SUFFIXES:
-            yield os.path.splitext(entry.name)[0], entry.path
+        elif entry.name.lower().endswith(IMAGE_SUFFIXES):
+            yield fits_stem(entry.name), entry.path  # the stem; a.fits.gz -> a
 
 
 def catalog_images(csv_path: str | os.PathLike, folder: str | os.PathLike, id_column: str,
