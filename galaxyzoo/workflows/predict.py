@@ -27,6 +27,7 @@ from tqdm.auto import tqdm
 from ..atomic import atomic_write_bytes
 from ..data.decode import load_batch
 from ..data.inputs import catalog_images, expand_inputs
+from ..data.fits import fits_stem
 from ..data.preprocessing import Preprocessing
 from ..data.shards import ShardDataset, is_shard_dir, read_manifest
 from ..errors import UserError
@@ -95,7 +96,7 @@ def plan_chunks(inputs: Sequence[str | os.PathLike], *, chunk_size: int, mode: s
             total += len(rows)
             files += rows
         else:
-            found = [(p.stem, str(p)) for p in expand_inputs([path])]
+            found = [(fits_stem(p), str(p)) for p in expand_inputs([path])]  # a.fits.gz -> a
             total += len(found)
             files += found
     flush_files()
@@ -291,7 +292,7 @@ def predict_files(
 
 def check_inputs(total: int) -> None:
     if not total:
-        raise UserError("no input images (folders are searched for .jpg, .jpeg and .png files)")
+        raise UserError("no input images (folders are searched for .jpg, .jpeg, .png and FITS files)")
 
 
 def write_catalog(out: Path | str, task: Task, rows: list[list]) -> Catalog:
