@@ -19,17 +19,29 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor
 from typing import Sequence, Union
 
 import numpy as np
-import simplejpeg
 from PIL import Image
 from tqdm.auto import tqdm
 
 from ..errors import DecodeError
 from . import fits
+
+__all__ = [
+    "MAX_FILE_BYTES",
+    "MAX_PIXELS",
+    "decode_image",
+    "fit_square",
+    "load_batch",
+    "read_header",
+    "read_image",
+    "sniff_format",
+    "verify_images",
+]
 
 Source = Union[str, os.PathLike, bytes]
 
@@ -45,6 +57,19 @@ _PILLOW_JPEG_COLORSPACES = ("CMYK", "YCCK")
 # Pillow opens 16-bit grayscale PNGs in these modes ("I" in older releases).
 _SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I")
 
+
+
+def _simplejpeg():
+    """libjpeg-turbo's binding, imported when a JPEG is first decoded (not at import time, so
+    machines without it can import galaxyzoo and use everything else)."""
+    import simplejpeg
+
+    return simplejpeg
+
+
+def jpeg_header(data: bytes, **scale) -> tuple:
+    """simplejpeg's ``decode_jpeg_header``: (height, width, colorspace, subsampling)."""
+    return _simplejpeg().decode_jpeg_header(data, **scale)
 
 def sniff_format(data: bytes) -> str | None:
     """``"jpeg"``, ``"png"`` or None, from the magic bytes."""
@@ -202,7 +227,7 @@ def _header(data: bytes) -> tuple[str, int, int, str | None]:
     kind = sniff_format(data)
     if kind == "jpeg":
         try:
-            height, width, colorspace, _ = simplejpeg.decode_jpeg_header(data)
+            height, width, colorspace, _ = jpeg_header(data)
         except ValueError as err:
             raise _jpeg_failure(data, err) from None
         return kind, height, width, colorspace
@@ -217,16 +242,28 @@ def _header(data: bytes) -> tuple[str, int, int, str | None]:
 def read_bytes(path, max_bytes: int) -> bytes:
     """A file's bytes, or DecodeError (missing, unreadable, over max_bytes)."""
     name = os.fspath(path)
+    shown = os.fsencode(name).decode("utf-8", "backslashreplace")  # a name that is not UTF-8
     try:
-        with open(name, "rb") as f:
-            nbytes = os.fstat(f.fileno()).st_size
-            if nbytes > max_bytes:
-                raise DecodeError("too_large", f"{name}: file is {nbytes} bytes, over the {max_bytes}-byte limit")
-            return f.read()
-    except FileNotFoundError:
-        raise DecodeError("missing", f"{name}: no such file") from None
-    except OSError as err:  # permissions, a directory, an I/O error
-        raise DecodeError("unreadable", f"{name}: cannot read ({err.strerror or err})") from None
+        # O_NONBLOCK: opening a FIFO (or a device) named *.jpg must not wait for a writer;
+        # anything but a regular file is refused before a byte is read.
+        fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        with open(fd, "rb") as f:
+            st = os.fstat(f.fileno())
+            if stat.S_ISDIR(st.st_mode):
+                raise DecodeError("unreadable", f"{shown}: a folder that cannot be walked (it cannot be listed, "
+                                                 "or links back to a folder above it)")
+            if not stat.S_ISREG(st.st_mode):
+                raise DecodeError("unreadable", f"{shown}: not a regular file (a FIFO, device or socket)")
+            if st.st_size > max_bytes:
+                raise DecodeError("too_large", f"{shown}: file is {st.st_size} bytes, over the {max_bytes}-byte limit")
+            return f.read(max_bytes + 1)
+    except FileNotFoundError:  # also a dangling symlink
+        raise DecodeError("missing", f"{shown}: no such file (or a symlink to nothing)") from None
+    except IsADirectoryError:
+        raise DecodeError("unreadable", f"{shown}: a folder that cannot be walked (it cannot be listed, "
+                                        "or links back to a folder above it)") from None
+    except (OSError, ValueError) as err:  # permissions, a symlink loop, an I/O error, a NUL in the name
+        raise DecodeError("unreadable", f"{shown}: cannot read ({getattr(err, 'strerror', None) or err})") from None
 
 
 def _check_pixels(height: int, width: int, max_pixels: int) -> None:
@@ -247,11 +284,11 @@ def _jpeg_failure(data: bytes, err: Exception) -> DecodeError:
 
 def _decode_jpeg(data: bytes, min_size: int | None, into: np.ndarray | None) -> np.ndarray:
     scale = {"min_height": min_size, "min_width": min_size} if min_size else {}
-    if into is not None and into.shape[:2] != tuple(simplejpeg.decode_jpeg_header(data, **scale)[:2]):
+    if into is not None and into.shape[:2] != tuple(jpeg_header(data, **scale)[:2]):
         into = None
     try:
         # strict: a recoverable libjpeg warning (e.g. missing data) is an error, not grey pixels.
-        return simplejpeg.decode_jpeg(data, colorspace="RGB", strict=True, buffer=into, **scale)
+        return _simplejpeg().decode_jpeg(data, colorspace="RGB", strict=True, buffer=into, **scale)
     except ValueError as err:
         raise _jpeg_failure(data, err) from None
 

@@ -7,10 +7,12 @@ The crops are already ROI-cropped and resized, so a pipeline reading them runs
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
+import os
 from pathlib import Path
-from typing import Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -108,3 +110,24 @@ def _write_parquet(csv_path: Path, parquet_path: Path) -> None:
     buf = pa.BufferOutputStream()
     pq.write_table(table, buf)
     atomic_write_bytes(parquet_path, buf.getvalue().to_pybytes())
+
+
+def file_stamps(paths: Iterable[str]) -> list:
+    """[size, mtime in ns] of each path (None when it cannot be stat'ed)."""
+    return [_stamp(path) for path in paths]
+
+
+def _stamp(path: str) -> list | None:
+    with contextlib.suppress(OSError, ValueError):
+        st = os.stat(path)
+        return [st.st_size, st.st_mtime_ns]
+    return None
+
+
+def remove_shards_from(out: Path, n: int) -> None:
+    """Shards numbered ``n`` and up belong to inputs no longer there: remove them."""
+    for f in out.glob("shard-*.*"):
+        stem = f.name.split(".")[0]
+        if stem[6:].isdigit() and int(stem[6:]) >= n:
+            f.unlink(missing_ok=True)
+

@@ -67,13 +67,13 @@ def _holder(path: Path) -> str:
 
 
 @contextmanager
-def output_lock(folder: Path | str, what: str) -> Iterator[None]:
+def output_lock(folder: Path | str, what: str, name: str = LOCK_NAME) -> Iterator[None]:
     """Hold ``folder/.galaxyzoo.lock`` (an fcntl lock, released by the kernel when the process
     ends, so a killed job never leaves a stale lock) for the job's duration. A second job on the
     same folder is refused at once with a message naming the holder's PID."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / LOCK_NAME
+    path = folder / name
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644)
     try:
         try:

@@ -32,14 +32,15 @@ from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 import numpy as np
-import simplejpeg
 from tqdm.auto import tqdm
 
 from .. import ops
 from ..atomic import atomic_write_bytes, atomic_write_json
-from ..data.decode import MAX_FILE_BYTES, decode_image, read_bytes, sniff_format
-from ..data.shards import MANIFEST_COLUMNS, shard_name, write_manifest
+from ..data.decode import MAX_FILE_BYTES, decode_image, jpeg_header, read_bytes, sniff_format
+from ..data.inputs import shown
+from ..data.shards import MANIFEST_COLUMNS, file_stamps, remove_shards_from, shard_name, write_manifest
 from ..errors import DecodeError, UserError
+from . import guards
 
 STATUS, ERROR = MANIFEST_COLUMNS.index("status"), MANIFEST_COLUMNS.index("error")
 OPTIONS_FILE = "ingest.json"
@@ -159,7 +160,7 @@ def _fast_min_size(data: bytes, wanted: int) -> int:
     if sniff_format(data) != "jpeg":
         return wanted
     try:
-        side = min(simplejpeg.decode_jpeg_header(data)[:2])
+        side = min(jpeg_header(data)[:2])
     except ValueError:
         return wanted  # decode_image reports what is wrong with it
     for denominator in (8, 4, 2):
@@ -170,7 +171,7 @@ def _fast_min_size(data: bytes, wanted: int) -> int:
 
 def _original_size(data: bytes, decoded: np.ndarray) -> tuple[int, int]:
     if sniff_format(data) == "jpeg":  # the only format decoded at a reduced scale
-        return tuple(simplejpeg.decode_jpeg_header(data)[:2])
+        return tuple(jpeg_header(data)[:2])
     return decoded.shape[:2]
 
 
@@ -201,7 +202,7 @@ def process_chunk(items: list[tuple[str, str]], opts: IngestOptions) -> tuple[np
     crops = crop_blobs([_read(path) for _, path in items], opts)
     rows = []
     for i, (ident, path) in enumerate(items):
-        err = crops.errors[i]
+        err, ident, path = crops.errors[i], shown(ident), shown(path)  # names as written (UTF-8)
         if err is not None:
             message = str(err) if path in str(err) else f"{path}: {err}"
             rows.append([ident, path, "", -1] + [""] * 8 + ["error", err.reason, message])
@@ -220,8 +221,14 @@ def _finished_rows(out: Path, k: int, items: list[tuple[str, str]]) -> list[dict
         return None
     with open(part, newline="") as f:
         rows = list(csv.DictReader(f))
-    # A source that changed under this shard makes it stale: do it again.
-    return rows if [r["path"] for r in rows] == [p for _, p in items] else None
+    # A source that changed under this shard (added, removed, renamed or replaced: another
+    # size or modification time) makes it stale: do it again.
+    try:
+        stamps = json.loads((out / f"{shard_name(k)}.stat.json").read_text())
+    except (OSError, ValueError):
+        return None
+    same = [r["path"] for r in rows] == [shown(p) for _, p in items] and stamps == file_stamps(p for _, p in items)
+    return rows if same else None
 
 
 def _commit_shard(out: Path, k: int, pixels: list[np.ndarray], rows: list[list], opts: IngestOptions) -> None:
@@ -238,6 +245,7 @@ def _commit_shard(out: Path, k: int, pixels: list[np.ndarray], rows: list[list],
             row[2], row[3] = shard_name(k) + ".npy", index
             index += 1
         writer.writerow(row)
+    atomic_write_json(out / f"{shard_name(k)}.stat.json", file_stamps(row[1] for row in rows))
     atomic_write_bytes(out / f"{shard_name(k)}.csv", text.getvalue().encode())  # marks it done
 
 
@@ -277,53 +285,53 @@ def ingest(
     how many chunks it runs at once. Shards and the manifest are still written here, in order.
     """
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    _check_options(out, opts)
-    _remove_stale_temporaries(out)
-    workers = len(os.sched_getaffinity(0)) if workers is None else workers
-    stop_after = int(os.environ.get(STOP_AFTER_ENV, "0") or 0)
-    summary = IngestSummary(out)
-    start = time.perf_counter()
-    iterator = iter(inputs)
-    shards: list[int] = []
+    with guards.output_lock(out, "ingest"):  # one writer per output folder
+        _check_options(out, opts)
+        _remove_stale_temporaries(out)
+        workers = len(os.sched_getaffinity(0)) if workers is None else workers
+        stop_after = int(os.environ.get(STOP_AFTER_ENV, "0") or 0)
+        summary = IngestSummary(out)
+        start = time.perf_counter()
+        iterator = iter(inputs)
+        shards: list[int] = []
 
-    def chunks() -> Iterator[tuple[int, bool, list[tuple[str, str]]]]:
-        """(shard, is the shard's last chunk, items) for every shard still to do."""
-        for k in count():
-            items = list(islice(iterator, opts.shard_size))
-            if not items:
-                return
-            shards.append(k)
-            summary.inputs += len(items)
-            done = _finished_rows(out, k, items)
-            if done is not None:
-                summary.shards_skipped += 1
-                summary.count("ok" if r["status"] == "ok" else r["error"] for r in done)
-                continue
-            for c in range(0, len(items), chunk_size):
-                yield k, c + chunk_size >= len(items), items[c:c + chunk_size]
+        def chunks() -> Iterator[tuple[int, bool, list[tuple[str, str]]]]:
+            """(shard, is the shard's last chunk, items) for every shard still to do."""
+            for k in count():
+                items = list(islice(iterator, opts.shard_size))
+                if not items:
+                    return
+                shards.append(k)
+                summary.inputs += len(items)
+                done = _finished_rows(out, k, items)
+                if done is not None:
+                    summary.shards_skipped += 1
+                    summary.count("ok" if r["status"] == "ok" else r["error"] for r in done)
+                    continue
+                for c in range(0, len(items), chunk_size):
+                    yield k, c + chunk_size >= len(items), items[c:c + chunk_size]
 
-    pixels: list[np.ndarray] = []
-    rows: list[list] = []
-    bar = tqdm(desc="ingest", unit="img", disable=not progress, smoothing=0.1)
-    if executor is not None:
-        runner = contextlib.nullcontext(executor)
-    else:
-        runner = ProcessPoolExecutor(workers, initializer=_die_with_parent) if workers > 0 else _InProcess()
-    with runner as pool:
-        pending: deque = deque()
-        source = chunks()
-        for k, last, items in source:
-            pending.append((k, last, pool.submit(process_chunk, items, opts)))
-            if len(pending) >= 4 * max(workers, 1):
+        pixels: list[np.ndarray] = []
+        rows: list[list] = []
+        bar = tqdm(desc="ingest", unit="img", disable=not progress, smoothing=0.1)
+        if executor is not None:
+            runner = contextlib.nullcontext(executor)
+        else:
+            runner = ProcessPoolExecutor(workers, initializer=_die_with_parent) if workers > 0 else _InProcess()
+        with runner as pool:
+            pending: deque = deque()
+            source = chunks()
+            for k, last, items in source:
+                pending.append((k, last, pool.submit(process_chunk, items, opts)))
+                if len(pending) >= 4 * max(workers, 1):
+                    _collect(pending.popleft(), pixels, rows, summary, out, opts, bar, stop_after)
+            while pending:
                 _collect(pending.popleft(), pixels, rows, summary, out, opts, bar, stop_after)
-        while pending:
-            _collect(pending.popleft(), pixels, rows, summary, out, opts, bar, stop_after)
-    bar.close()
-    summary.seconds = time.perf_counter() - start
-    if summary.shards_written or not (out / "manifest.csv").exists():
-        write_manifest(out, shards)
-    return summary
+        bar.close()
+        summary.seconds = time.perf_counter() - start
+        remove_shards_from(out, len(shards))
+        write_manifest(out, shards)  # always: it describes exactly the current inputs
+        return summary
 
 
 def _collect(entry, pixels, rows, summary: IngestSummary, out: Path, opts: IngestOptions, bar, stop_after: int):

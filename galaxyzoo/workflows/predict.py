@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 
 from ..atomic import atomic_write_bytes
 from ..data.decode import load_batch
-from ..data.inputs import catalog_images, expand_inputs
+from ..data.inputs import IMAGE_SUFFIXES, catalog_images, expand_inputs, shown
 from ..data.fits import fits_stem
 from ..data.preprocessing import Preprocessing
 from ..data.shards import ShardDataset, is_shard_dir, read_manifest
@@ -34,6 +34,7 @@ from ..errors import UserError
 from ..gz2.heads import outputs_fractions
 from ..runtime import resolve_device
 from ..specs import Task
+from . import guards
 from .checkpoint import load_model
 from .inference import Checkpoints, check_ensemble, checkpoint_list, member_task, to_probabilities, tta_views
 
@@ -221,6 +222,7 @@ def _columns(task: Task) -> list[str]:
 
 
 def _row(task: Task, ident: str, path: str, probs: np.ndarray | None, error: str) -> list:
+    ident, path = shown(ident), shown(path)  # names that are not UTF-8: bytes as \xNN
     if task.kind == "classification":
         head = [ident, path, "error" if error else "ok", error]
         if error:
@@ -274,6 +276,34 @@ def predict_files(
     rotations and horizontal flips, each made by the native preprocessing.
 
     ``checkpoint``: one, or a sequence of them, an ensemble (see :class:`Predictor`)."""
+    out = check_output(out, inputs, batch_size)
+    with guards.output_lock(out.parent, f"predict --out {out}", f".{out.name}.galaxyzoo.lock"):
+        return _predict_files(checkpoint, inputs, out, batch_size, device, threads, progress, id_column,
+                              image_dir, tta)
+
+
+def check_output(out: Path | str, inputs: Sequence[str | os.PathLike], batch_size: int = 1) -> Path:
+    """Refuse, before any work, an output that cannot be written or would replace an input."""
+    out = Path(out)
+    if batch_size < 1:
+        raise UserError(f"batch size must be >= 1, got {batch_size}")
+    if out.suffix.lower() in (*IMAGE_SUFFIXES, ".npy", ".json"):
+        raise UserError(f"--out {out}: a catalog is written as .csv or .parquet, not {out.suffix}")
+    if out.exists() and not out.is_file() or out.is_symlink():
+        raise UserError(f"--out {out}: exists and is not a regular file")
+    for item in inputs:
+        if out.exists() and os.path.exists(item) and os.path.samefile(out, item):
+            raise UserError(f"--out {out} is one of the inputs; it would be overwritten")
+    if out.suffix.lower() == ".parquet":
+        try:
+            import pyarrow.parquet  # noqa: F401
+        except ImportError:
+            raise UserError("--out *.parquet needs pyarrow (pip install pyarrow), or give a .csv name") from None
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def _predict_files(checkpoint, inputs, out, batch_size, device, threads, progress, id_column, image_dir, tta):
     predictor = Predictor(checkpoint, device, tta)
     threads = threads or min(len(os.sched_getaffinity(0)), 8)
     total, chunks = plan_chunks(inputs, chunk_size=64 * batch_size, mode=predictor.mode,
