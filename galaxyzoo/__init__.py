@@ -1,9 +1,14 @@
-"""galaxyzoo: a plugin-based model zoo for galaxy-morphology classification."""
+"""galaxyzoo: a plugin-based model zoo for galaxy-morphology classification.
+
+Plugin authors: import from :mod:`galaxyzoo.plugin_api` (docs/plugins.md); modules without an
+``__all__`` are internal."""
 from __future__ import annotations
 
+from .api import evaluate, ingest, predict, train  # imports nothing heavy until called
 from .errors import GalaxyzooError, PluginError, UnknownNameError, UserError
 from .hookspecs import hookimpl
 from .registry import (
+    PluginWarning,
     create_dataset,
     create_metric,
     create_model,
@@ -26,6 +31,7 @@ __all__ = [
     "MetricSpec",
     "ModelSpec",
     "PluginError",
+    "PluginWarning",
     "RecipeSpec",
     "Task",
     "UnknownNameError",
@@ -33,13 +39,17 @@ __all__ = [
     "create_dataset",
     "create_metric",
     "create_model",
+    "evaluate",
     "get_recipe",
     "get_spec",
     "hookimpl",
+    "ingest",
     "list_datasets",
     "list_entries",
     "list_metrics",
     "list_models",
     "list_recipes",
     "plugins",
+    "predict",
+    "train",
 ]

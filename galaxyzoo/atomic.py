@@ -14,6 +14,14 @@ import tempfile
 from pathlib import Path
 from typing import Any, BinaryIO, Iterator
 
+__all__ = [
+    "atomic_open",
+    "atomic_symlink",
+    "atomic_write_bytes",
+    "atomic_write_json",
+    "fsync_dir",
+]
+
 
 def fsync_dir(directory: Path | str) -> None:
     fd = os.open(directory, os.O_RDONLY)

@@ -9,6 +9,22 @@ callers would naturally catch (``ValueError``, ``FileNotFoundError``, ``KeyError
 """
 from __future__ import annotations
 
+__all__ = [
+    "CheckpointError",
+    "ContractError",
+    "DECODE_REASONS",
+    "DatasetNotFoundError",
+    "DecodeError",
+    "GalaxyzooError",
+    "INTERNAL_ERROR_EXIT",
+    "InputNotFoundError",
+    "OutputExistsError",
+    "PluginError",
+    "USER_ERROR_EXIT",
+    "UnknownNameError",
+    "UserError",
+]
+
 USER_ERROR_EXIT = 2
 INTERNAL_ERROR_EXIT = 70  # EX_SOFTWARE in sysexits.h
 

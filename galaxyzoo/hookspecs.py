@@ -15,6 +15,16 @@ import pluggy
 
 from .specs import DatasetSpec, MetricSpec, ModelSpec, RecipeSpec
 
+__all__ = [
+    "PROJECT",
+    "galaxyzoo_datasets",
+    "galaxyzoo_metrics",
+    "galaxyzoo_models",
+    "galaxyzoo_recipes",
+    "hookimpl",
+    "hookspec",
+]
+
 PROJECT = "galaxyzoo"
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)

@@ -1,8 +1,8 @@
 """Everything plugin code may import, in one place (docs/plugins.md describes each name).
 
-A plugin imports from here (or from the module that defines a name, as long as the name is in
-that module's ``__all__``); anything else in galaxyzoo is internal and may change without
-notice. ``tests/test_plugin_api.py`` keeps the built-in plugins to the same rule.
+A plugin imports from here, or from one of :data:`PUBLIC_MODULES` a name listed in that
+module's ``__all__``; anything else in galaxyzoo is internal and may change without notice.
+``tests/test_plugin_docs.py`` holds the built-in plugins to the same rule.
 
 Importing this module does not import torch.
 """
@@ -38,6 +38,24 @@ from .specs import (
     Task,
 )
 
+#: The modules plugin code may import from: each lists its public names in ``__all__``; no
+#: other galaxyzoo module has an ``__all__``, and every other module is internal.
+PUBLIC_MODULES: tuple[str, ...] = (
+    "galaxyzoo",
+    "galaxyzoo.plugin_api",
+    "galaxyzoo.specs",
+    "galaxyzoo.hookspecs",
+    "galaxyzoo.errors",
+    "galaxyzoo.testing",
+    "galaxyzoo.ops",
+    "galaxyzoo.atomic",
+    "galaxyzoo.data.base",
+    "galaxyzoo.data.decode",
+    "galaxyzoo.data.problems",
+    "galaxyzoo.data.synthetic",
+    "galaxyzoo.gz2.tree",
+)
+
 #: Environment variable naming the folder that holds every dataset's folder.
 DATA_ENV = "GALAXYZOO_DATA"
 
@@ -70,6 +88,7 @@ __all__ = [
     "ModelSpec",
     "OPTIMIZERS",
     "PREPROCESS_KEYS",
+    "PUBLIC_MODULES",
     "PluginError",
     "RecipeSpec",
     "SCHEDULES",

@@ -9,6 +9,25 @@ import importlib
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal, Mapping, Union
 
+__all__ = [
+    "AUGMENT_KEYS",
+    "Builder",
+    "DatasetSpec",
+    "INTERPOLATIONS",
+    "LOSSES",
+    "MetricSpec",
+    "ModelSpec",
+    "OPTIMIZERS",
+    "PREPROCESS_KEYS",
+    "ROI_MODES",
+    "RecipeSpec",
+    "SCHEDULES",
+    "TASK_KINDS",
+    "Task",
+    "TaskKind",
+    "resolve_builder",
+]
+
 Builder = Union[str, Callable[..., Any]]
 TaskKind = Literal["classification", "vote_fractions"]
 TASK_KINDS: tuple[str, ...] = ("classification", "vote_fractions")

@@ -20,6 +20,14 @@ import numpy as np
 from .errors import ContractError
 from .specs import DatasetSpec, MetricSpec, ModelSpec, RecipeSpec, Task, resolve_builder
 
+__all__ = [
+    "CheckResult",
+    "check_dataset",
+    "check_metric",
+    "check_model",
+    "check_recipe",
+]
+
 
 @dataclass(frozen=True)
 class CheckResult:

@@ -109,6 +109,92 @@ def test_the_contract_constants_quoted_in_the_docs_are_the_code_s():
     assert "probabilities" in section(text, "Metric contract")
 
 
+def _galaxyzoo_modules() -> list[str]:
+    import pkgutil
+
+    import galaxyzoo
+
+    names = ["galaxyzoo"]
+    for info in pkgutil.walk_packages(galaxyzoo.__path__, "galaxyzoo."):
+        if not info.name.startswith(("galaxyzoo._native", "galaxyzoo.cli.__main__")):
+            names.append(info.name)
+    return names
+
+
+def test_public_modules_declare_all_and_only_they_do():
+    import importlib
+
+    for name in plugin_api.PUBLIC_MODULES:
+        module = importlib.import_module(name)
+        assert isinstance(getattr(module, "__all__", None), (list, tuple)), f"{name} has no __all__"
+        missing = [n for n in module.__all__ if not hasattr(module, n)]
+        assert not missing, f"{name}.__all__ names what it lacks: {missing}"
+    root = Path(plugin_api.__file__).parent
+    for name in _galaxyzoo_modules():
+        if name in plugin_api.PUBLIC_MODULES:
+            continue
+        path = root.joinpath(*name.split(".")[1:])
+        source = path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
+        if source.exists():  # internal modules are those without an __all__
+            assert not re.search(r"(?m)^__all__\b", source.read_text()), f"{name} is internal but has __all__"
+
+
+def _imports(path: Path):
+    """(module, name or None, line) for every galaxyzoo import, plus attribute uses of modules."""
+    import ast
+
+    tree = ast.parse(path.read_text())
+    aliases: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0 \
+                and node.module.split(".")[0] == "galaxyzoo":
+            for a in node.names:
+                yield node.module, a.name, node.lineno
+                aliases[a.asname or a.name] = f"{node.module}.{a.name}"
+        elif isinstance(node, ast.Import):
+            for a in node.names:
+                if a.name.split(".")[0] == "galaxyzoo":
+                    yield a.name, None, node.lineno
+                    aliases[a.asname or a.name] = a.name
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in aliases:
+            yield aliases[node.value.id], node.attr, node.lineno
+
+
+def is_public(target: str) -> bool:
+    """``galaxyzoo.x.NAME`` is public when galaxyzoo.x is a public module listing NAME in __all__,
+    or is itself a public module; an attribute of a public name (``Task.kind``) is public too."""
+    import importlib
+
+    if target in plugin_api.PUBLIC_MODULES:
+        return True
+    parts = target.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        module = ".".join(parts[:cut])
+        if module in plugin_api.PUBLIC_MODULES:
+            return parts[cut] in importlib.import_module(module).__all__
+    return False
+
+
+def test_builtin_plugins_import_only_public_names():
+    plugins = Path(plugin_api.__file__).resolve().parents[1] / "plugins"
+    bad = [f"{path.relative_to(plugins)}:{line}: {module}{'.' + name if name else ''} is internal"
+           for path in sorted(plugins.rglob("*.py"))
+           for module, name, line in _imports(path)
+           if not is_public(module if name is None else f"{module}.{name}")]
+    assert not bad, "plugins reach into internal galaxyzoo modules:\n" + "\n".join(bad)
+
+
+def test_the_rule_catches_internal_imports(tmp_path):
+    source = tmp_path / "p.py"
+    source.write_text("from galaxyzoo.workflows.train import train\nfrom galaxyzoo.data.decode import _decode\n"
+                      "from galaxyzoo.gz2 import tree\nx = tree._STARTS\nfrom galaxyzoo import Task\ny = Task.kind\n")
+    verdict = {(m, n): is_public(m if n is None else f"{m}.{n}") for m, n, _ in _imports(source)}
+    assert verdict == {("galaxyzoo.workflows.train", "train"): False, ("galaxyzoo.data.decode", "_decode"): False,
+                       ("galaxyzoo.gz2", "tree"): True, ("galaxyzoo.gz2.tree", "_STARTS"): False,
+                       ("galaxyzoo", "Task"): True, ("galaxyzoo.Task", "kind"): True}
+
+
 if __name__ == "__main__":  # print the tables to paste into docs/plugins.md
     for spec_cls in SPECS:
         print(f"### `{spec_cls.__name__}`\n\n{spec_table(spec_cls)}\n")

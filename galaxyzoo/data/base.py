@@ -7,6 +7,10 @@ import numpy as np
 
 from ..specs import Task
 
+__all__ = [
+    "GalaxyDataset",
+]
+
 
 @runtime_checkable
 class GalaxyDataset(Protocol):

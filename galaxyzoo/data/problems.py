@@ -10,6 +10,13 @@ from dataclasses import dataclass
 
 from ..errors import DECODE_REASONS
 
+__all__ = [
+    "InputProblem",
+    "REASONS",
+    "ROW_REASONS",
+    "count_reasons",
+]
+
 # Reasons a catalog row cannot be used for training (InputProblem.reason, besides DECODE_REASONS).
 ROW_REASONS: tuple[str, ...] = ("missing_id", "duplicate_id", "missing_label", "bad_label", "missing_split")
 REASONS: tuple[str, ...] = DECODE_REASONS + ROW_REASONS

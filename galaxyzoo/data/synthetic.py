@@ -26,6 +26,20 @@ from ..errors import UserError
 from ..gz2 import tree as gz2_tree
 from .synthetic_render import NOISE_GRAINS, REFERENCE_SIZE, render
 
+__all__ = [
+    "CLASSES",
+    "DEFAULT_SIZES",
+    "GENERATOR_VERSION",
+    "REFERENCE_SIZE",
+    "SPLITS",
+    "galaxy",
+    "image",
+    "images",
+    "label_of",
+    "split_id",
+    "vote_fractions",
+]
+
 CLASSES: tuple[str, ...] = ("smooth_round", "smooth_cigar", "edge_on_disk", "unbarred_spiral")
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 DEFAULT_SIZES: dict[str, int] = {"train": 2000, "val": 400, "test": 400}

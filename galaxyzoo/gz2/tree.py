@@ -16,6 +16,22 @@ from typing import Any
 
 import numpy as np
 
+__all__ = [
+    "COLUMNS",
+    "NUM_COLUMNS",
+    "PARENTS",
+    "QUESTIONS",
+    "QUESTION_SIZES",
+    "QUESTION_SLICES",
+    "Question",
+    "answered_mask",
+    "max_tree_violation",
+    "normalize_per_question",
+    "to_fractions",
+    "to_probabilities",
+    "tree_residuals",
+]
+
 
 @dataclass(frozen=True)
 class Question:

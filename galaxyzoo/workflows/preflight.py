@@ -22,8 +22,6 @@ from ..data.preprocessing import Preprocessing
 from ..errors import ContractError, UserError
 from ..specs import Task
 
-__all__ = ["check_dataset", "check_model", "check_training", "check_evaluation", "check_prediction"]
-
 
 def origin(kind: str, name: str) -> str:
     """``model 'x' (plugin dist 1.0 [entry point])``: who to blame, for error messages."""
