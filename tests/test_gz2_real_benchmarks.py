@@ -147,17 +147,30 @@ def test_epochs_for_budget_fill_the_budget():
         bm.epochs_for_budget(900, 0.0)
 
 
+TINY = dict(input_size=16, batch_size=8, dataset_options={"num_samples": 48, "image_size": 32}, workers=0)
+
+
 def test_a_budget_without_epochs_sets_the_schedule_to_span_it(tmp_path):
-    tiny = dict(input_size=16, batch_size=8, dataset_options={"num_samples": 48, "image_size": 32}, workers=0)
-    run = bm.run_one("two_conv", "synthetic", 0, tmp_path, budget_s=6.0, **tiny)
+    run = bm.run_one("two_conv", "synthetic", 0, tmp_path, budget_s=6.0, **TINY)
     config = json.loads((tmp_path / run.run_dir / "config.json").read_text())
-    assert run.planned_epochs is not None and run.planned_epochs > 10  # two_conv's default is 10
-    assert config["epochs"] == run.planned_epochs and run.budget_s == 6.0
+    assert run.planned_epochs is not None and run.probe_images_per_s > 0 and run.budget_s == 6.0
+    batches = 48 // 8  # synthetic: num_samples images in each split, drop_last
+    assert run.planned_epochs == bm.epochs_for_budget(6.0, batches * 8 / run.probe_images_per_s)
+    assert config["epochs"] == run.planned_epochs
     assert run.epochs >= 0.5 * run.planned_epochs  # most of the schedule ran (shared CPU: not all)
     assert run.train_seconds <= 6.0 + 2.0
     # With explicit epochs the budget is only the hard stop: nothing is planned.
-    fixed = bm.run_one("two_conv", "synthetic", 1, tmp_path, budget_s=6.0, epochs=2, **tiny)
+    fixed = bm.run_one("two_conv", "synthetic", 1, tmp_path, budget_s=6.0, epochs=2, **TINY)
     assert fixed.planned_epochs is None and fixed.epochs == 2
+
+
+def test_a_fast_model_gets_more_epochs_than_its_default(tmp_path, monkeypatch):
+    monkeypatch.setattr(bm, "probe_images_per_s", lambda config, **_: 480.0)  # 0.1 s per 48-image epoch
+    config = bm.config_for("two_conv", "synthetic", 0, input_size=16, batch_size=8,
+                           dataset_options={"num_samples": 48, "image_size": 32})
+    assert config.epochs == 10
+    epochs, speed = bm.plan_epochs(config, 60.0)
+    assert speed == 480.0 and epochs == bm.epochs_for_budget(60.0, 0.1) and 560 < epochs <= 570  # 0.95 × 60 s / 0.1 s
 
 
 # ---- leaderboard ----------------------------------------------------------------------------
@@ -188,6 +201,6 @@ def test_a_second_command_keeps_the_runs_it_does_not_redo(tmp_path):
     first = [_run("a", 0, 0.5, [0.5] * 5), _run("b", 0, 0.6, [0.6] * 5)]
     bm.write_leaderboard(bm.aggregate(first), first, tmp_path, {})
     redo = [_run("b", 0, 0.7, [0.7] * 5)]
-    kept = bm._previous_runs(tmp_path, redo)
+    kept = bm.previous_runs(tmp_path, redo)
     assert [(r.model, r.metrics["accuracy"]) for r in kept] == [("a", 0.5)]
     assert kept[0].details["recall_per_class"] == [0.5] * 5
