@@ -55,6 +55,7 @@ class Row:
     epochs: float = 0.0
     reported: str = ""  # what the model's source reports (a recipe's ``reported``)
     anchor: bool = False  # a published figure, not a run
+    budget_minutes: float | None = None  # the runs' training budget (None: none)
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,8 @@ def aggregate(runs: Sequence[RunResult], rank_by: str | None = None) -> list[Row
             infer_images_per_s=float(np.mean([r.infer_images_per_s for r in group])),
             runs=[r.run_dir for r in group], details=_mean_details(group),
             epochs=float(np.mean([r.epochs for r in group])), reported=_reported(model, dataset),
+            budget_minutes=(None if any(r.budget_s is None for r in group)
+                            else float(np.mean([r.budget_s for r in group])) / 60.0),
         ))
     ranked = []
     for dataset in dict.fromkeys(r.dataset for r in rows):
@@ -192,14 +195,14 @@ def write_leaderboard(rows: Sequence[Row], runs: Sequence[RunResult], out: Path,
     details = list(dict.fromkeys(c for d in datasets for c in _detail_columns(d, [r for r in rows if r.dataset == d])))
     writer.writerow(["dataset", "model", "seeds"] + [f"{m}_{s}" for m in metrics for s in ("mean", "std")]
                     + [h.replace(" ", "_") for _, _, h in details]
-                    + ["params", "epochs", "train_seconds", "train_images_per_s", "infer_images_per_s",
+                    + ["params", "budget_minutes", "epochs", "train_seconds", "train_images_per_s", "infer_images_per_s",
                        "anchor", "reported"])
     for d in datasets:
         for r in anchor_rows(d) + [r for r in rows if r.dataset == d]:
             values = [f"{v:.6g}" for m in metrics for v in r.metrics.get(m, (np.nan, np.nan))]
             extra = [f"{_detail(r, m, i):.6g}" for m, i, _ in details]
             writer.writerow([r.dataset, r.model, " ".join(map(str, r.seeds)), *values, *extra, r.params,
-                             f"{r.epochs:g}", f"{r.train_seconds:.3f}", f"{r.train_images_per_s:.2f}",
+                             "" if r.budget_minutes is None else f"{r.budget_minutes:g}", f"{r.epochs:g}", f"{r.train_seconds:.3f}", f"{r.train_images_per_s:.2f}",
                              f"{r.infer_images_per_s:.2f}", int(r.anchor), r.reported])
     atomic_write_bytes(paths["csv"], text.getvalue().encode())
 
@@ -212,14 +215,14 @@ def write_leaderboard(rows: Sequence[Row], runs: Sequence[RunResult], out: Path,
         per_class = [c for c in extra if c[0] == "recall_per_class"]
         lines += [f"## {dataset}", "",
                   "| model | " + " | ".join(names + [h for _, _, h in per_class])
-                  + " | params | epochs | train s | train img/s | infer img/s | source reports | runs |",
-                  "|---" * (len(names) + len(per_class) + 8) + "|"]
+                  + " | params | budget min | epochs | train s | train img/s | infer img/s | source reports | runs |",
+                  "|---" * (len(names) + len(per_class) + 9) + "|"]
         for r in anchor_rows(dataset) + part:
             cells = [_mean_std(r, n) for n in names] + [_fmt(_detail(r, m, i)) for m, i, _ in per_class]
             links = ", ".join(_run_links(Path(d), out) for d in r.runs)
             name = f"*{r.model}*" if r.anchor else r.model
             lines.append(f"| {name} | " + " | ".join(cells)
-                         + f" | {_count(r.params)} | {_fmt(r.epochs, '.0f')} | {_fmt(r.train_seconds, '.1f')} "
+                         + f" | {_count(r.params)} | {_fmt(r.budget_minutes or math.nan, 'g')} | {_fmt(r.epochs, '.0f')} | {_fmt(r.train_seconds, '.1f')} "
                          f"| {_fmt(r.train_images_per_s, '.1f')} | {_fmt(r.infer_images_per_s, '.1f')} "
                          f"| {r.reported or '–'} | {links or '–'} |")
         per_question = [c for c in extra if c[0] == "rmse_per_question"]
