@@ -8,9 +8,10 @@ import json
 import pytest
 
 import galaxyzoo
-from galaxyzoo.testing import check_dataset, check_metric, check_model
+from galaxyzoo.testing import check_dataset, check_metric, check_model, check_recipe
 
-CONTRIBUTIONS = {"model": ["example_tinycnn"], "dataset": ["example_rings"], "metric": ["example_macro_f1"]}
+CONTRIBUTIONS = {"model": ["example_tinycnn"], "dataset": ["example_rings"], "metric": ["example_macro_f1"],
+                 "recipe": ["example_rings_tinycnn"]}
 
 
 def test_installed_as_its_own_distribution(example_plugin):
@@ -31,7 +32,8 @@ def test_listed_through_the_cli(example_plugin, run_cli):
         (row,) = done.stdout.splitlines()[1:]
         assert row.split()[0] == name and example_plugin in row.split()
     text = run_cli("plugins").stdout
-    assert "1 model (example_tinycnn); 1 dataset (example_rings); 1 metric (example_macro_f1)" in text
+    assert ("1 model (example_tinycnn); 1 dataset (example_rings); 1 metric (example_macro_f1); "
+            "1 recipe (example_rings_tinycnn)") in text
 
 
 def test_disabled_by_name(example_plugin, run_cli):
@@ -43,7 +45,8 @@ def test_disabled_by_name(example_plugin, run_cli):
     assert {r["status"] for r in records if r["dist"] == example_plugin} == {"disabled"}
 
 
-@pytest.mark.parametrize("kind, check", [("model", check_model), ("dataset", check_dataset), ("metric", check_metric)])
+@pytest.mark.parametrize("kind, check", [("model", check_model), ("dataset", check_dataset), ("metric", check_metric),
+                                         ("recipe", check_recipe)])
 def test_passes_the_check_kit(example_plugin, clean_registry, kind, check):
     (name,) = CONTRIBUTIONS[kind]
     result = check(galaxyzoo.get_spec(kind, name))
@@ -67,3 +70,11 @@ def test_trained_and_evaluated_through_the_cli(example_plugin, run_cli, tmp_path
     scores = json.loads(done.stdout)
     # Two balanced classes: 0.5 is chance; this setup reaches ~0.9 on validation.
     assert scores["accuracy"] > 0.75 and scores["example_macro_f1"] > 0.7, scores
+
+
+def test_trained_from_its_recipe(example_plugin, run_cli, tmp_path):
+    done = run_cli("train", "--recipe", "example_rings_tinycnn", "--epochs", "1", "--dataset-opt", "n=64",
+                   "--workers", "0", "--quiet", "--out", str(tmp_path / "run"), timeout=300)
+    assert done.returncode == 0, done.stderr
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["preprocess"] == {"mode": None} and config["metrics"] == ["accuracy", "example_macro_f1"]

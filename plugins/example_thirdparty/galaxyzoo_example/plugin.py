@@ -1,7 +1,7 @@
 """The hooks galaxyzoo calls. Specs only: the builders are imported when something is built."""
 from __future__ import annotations
 
-from galaxyzoo import DatasetSpec, MetricSpec, ModelSpec, Task, hookimpl
+from galaxyzoo.plugin_api import DatasetSpec, MetricSpec, ModelSpec, RecipeSpec, Task, hookimpl
 
 RING_TASK = Task("classification", ("ring", "no_ring"))
 
@@ -41,5 +41,26 @@ def galaxyzoo_metrics():
             summary="Example plugin: mean of the per-class F1 scores",
             fn="galaxyzoo_example.metric:macro_f1",
             tasks=("classification",),
+        )
+    ]
+
+
+@hookimpl
+def galaxyzoo_recipes():
+    return [
+        RecipeSpec(
+            name="example_rings_tinycnn",
+            summary="Example plugin: the tiny CNN on ring galaxies, whole image at 32 px, 3 epochs",
+            dataset="example_rings",
+            model="example_tinycnn",
+            input_size=32,
+            epochs=3,
+            batch_size=16,
+            preprocess={"mode": "none"},  # the whole image, as the CLI's --roi none
+            augment={"flip": True},
+            optimizer="adamw",
+            lr=1e-2,
+            schedule="cosine",
+            metrics=("accuracy", "example_macro_f1"),
         )
     ]
