@@ -204,3 +204,12 @@ def test_a_second_command_keeps_the_runs_it_does_not_redo(tmp_path):
     kept = bm.previous_runs(tmp_path, redo)
     assert [(r.model, r.metrics["accuracy"]) for r in kept] == [("a", 0.5)]
     assert kept[0].details["recall_per_class"] == [0.5] * 5
+
+
+def test_vote_recipes_on_the_five_classes_get_classification_metrics_and_a_plain_head():
+    config = bm.config_for("dieleman", "gz2_zhu5", 0)
+    assert config.metrics == bm.BENCHMARK_METRICS["classification"] and "recall_per_class" in config.metrics
+    assert "head" not in config.model_options and "head_activation" not in config.model_options
+    votes = bm.config_for("dieleman", "gz2_votes", 0)
+    assert votes.metrics == ("rmse", "rmse_per_question") and votes.model_options["head"] == "tree"
+    assert bm.config_for("gz2_zhu5", "gz2_zhu5", 0).loss == "balanced"

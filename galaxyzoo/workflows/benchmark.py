@@ -42,6 +42,29 @@ from .leaderboard import (  # noqa: F401  (re-exported: the benchmark's public n
 )
 
 
+# Every benchmark run measures these (a recipe's own metrics when they fit the dataset's task).
+BENCHMARK_METRICS = {
+    "classification": ("accuracy", "balanced_accuracy", "macro_f1", "recall_per_class", "confusion_matrix",
+                       "roc_auc_ovr"),
+    "vote_fractions": ("rmse", "rmse_per_question"),
+}
+_VOTE_ONLY_OPTIONS = ("head", "head_activation")  # the GZ2 tree head needs the 37 vote columns
+
+
+def _fit_task(config: TrainConfig) -> TrainConfig:
+    """The recipe's metrics and model options, adapted to the dataset's task: a vote-fraction
+    recipe on a classification dataset gets the classification metrics and a plain head."""
+    task = registry.get_spec("dataset", config.dataset).task
+    if task is None:
+        return config
+    fits = all(task.kind in registry.get_spec("metric", m).tasks for m in config.metrics)
+    if not config.metrics or not fits:
+        config.metrics = BENCHMARK_METRICS[task.kind]
+    if task.kind != "vote_fractions":
+        config.model_options = {k: v for k, v in config.model_options.items() if k not in _VOTE_ONLY_OPTIONS}
+    return config
+
+
 def config_for(name: str, dataset: str, seed: int, *, epochs: int | None = None,
                input_size: int | None = None, batch_size: int | None = None,
                dataset_options: dict | None = None, **overrides: Any) -> TrainConfig:
@@ -59,7 +82,7 @@ def config_for(name: str, dataset: str, seed: int, *, epochs: int | None = None,
                              augment={"rotate": True, "flip": True},
                              **{k: v for k, v in common.items() if v is not None and k not in ("dataset", "input_size")})
     config.dataset_options = {**config.dataset_options, **(dataset_options or {})}
-    return config
+    return _fit_task(config)
 
 
 def _evaluation_split(dataset: str) -> str:
