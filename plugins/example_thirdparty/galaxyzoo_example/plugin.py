@@ -62,5 +62,7 @@ def galaxyzoo_recipes():
             lr=1e-2,
             schedule="cosine",
             metrics=("accuracy", "example_macro_f1"),
+            reference="galaxyzoo's plugins/example_thirdparty (an example, not a published method)",
+            reported="about 0.9 validation accuracy after 2 epochs on 256 images (tests/test_example_plugin.py)",
         )
     ]
