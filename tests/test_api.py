@@ -1,0 +1,135 @@
+"""The Python API end to end: a folder of synthetic multi-band FITS cutouts (with WCS, NaN
+edges, a bad file) → ingest, predict (DataFrame with RA/Dec), gallery, evaluate; catalogs
+in FITS table / VOTable / ECSV; pandas-written tables byte-identical to the csv module's."""
+from __future__ import annotations
+
+import csv
+import io
+import math
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import galaxyzoo
+from galaxyzoo.data import synthetic
+from galaxyzoo.data.tables import csv_bytes, read_table, rows_frame, write_table
+
+pd = pytest.importorskip("pandas")
+fits = pytest.importorskip("astropy.io.fits")
+from astropy.table import Table  # noqa: E402
+from astropy.wcs import WCS  # noqa: E402
+
+SIZE = 24
+N = 6
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """A one-epoch 4-class model on 48-px synthetic galaxies (ROI mode central)."""
+    out = tmp_path_factory.mktemp("api") / "run"
+    result = galaxyzoo.train(model="two_conv", dataset="synthetic", input_size=SIZE, epochs=1, batch_size=16,
+                             dataset_options={"num_samples": 32, "image_size": 48}, out=out, workers=0)
+    assert result.best.is_dir()
+    return result.run_dir
+
+
+def fits_cutouts(folder, n=N):
+    """g, r, i extensions from the synthetic galaxies' RGB (as float flux), a TAN WCS per
+    cutout centred at (150 + k/100, 2 - k/100), NaNs along one edge; plus a corrupt file."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rgb = synthetic.images(0, "test", range(n), size=48).astype(np.float32)
+    for k in range(n):
+        w = WCS(naxis=2)
+        w.wcs.ctype = ["RA---TAN", "DEC--TAN"]
+        w.wcs.crpix = [24.5, 24.5]
+        w.wcs.crval = [150 + k / 100, 2 - k / 100]
+        w.wcs.cdelt = [-1e-4, 1e-4]
+        hdus = [fits.PrimaryHDU()]
+        for band, channel in (("g", 2), ("r", 1), ("i", 0)):
+            flux = rgb[k, :, :, channel] / 10.0
+            flux[:, :2] = np.nan
+            header = w.to_header()
+            header["FILTER"] = band
+            hdus.append(fits.ImageHDU(flux, header=header, name=band))
+        name = folder / (f"gal{k}.fits.gz" if k % 2 else f"gal{k}.fits")
+        fits.HDUList(hdus).writeto(name)
+    (folder / "broken.fits").write_bytes(b"SIMPLE  =" + b"x" * 2871)  # one block of garbage
+    return folder
+
+
+def test_public_api_is_exported():
+    for name in ("predict", "ingest", "evaluate", "train"):
+        assert name in galaxyzoo.__all__ and callable(getattr(galaxyzoo, name))
+
+
+def test_fits_folder_to_catalog_with_radec_and_gallery(run, tmp_path):
+    folder = fits_cutouts(tmp_path / "cutouts")
+    frame = galaxyzoo.predict(run, folder, tmp_path / "catalog.csv", gallery=tmp_path / "gallery.png",
+                              bands="g,r,i", device="cpu")
+    assert len(frame) == N + 1
+    assert list(frame.columns[:7]) == ["id", "path", "ra", "dec", "status", "error", "predicted"]
+    bad = frame[frame["id"] == "broken"].iloc[0]
+    assert bad["status"] == "error" and "corrupt" in bad["error"] and math.isnan(bad["ra"])
+    good = frame[frame["status"] == "ok"].sort_values("id")
+    assert list(good["id"]) == [f"gal{k}" for k in range(N)]  # .fits.gz stems too
+    assert np.allclose(good["ra"], [150 + k / 100 for k in range(N)], atol=1e-6)
+    assert np.allclose(good["dec"], [2 - k / 100 for k in range(N)], atol=1e-6)
+    probs = good[[c for c in frame.columns if c.startswith("prob_")]].to_numpy()
+    assert np.allclose(probs.sum(axis=1), 1, atol=1e-4)
+    on_disk = read_table(tmp_path / "catalog.csv")
+    assert list(on_disk.columns) == list(frame.columns)
+    assert on_disk.set_index("id").loc["gal1", "ra"] == "150.0100000"  # text, 7 decimals
+    assert on_disk.set_index("id").loc["broken", "ra"] == ""
+    with Image.open(tmp_path / "gallery.png") as im:
+        assert im.format == "PNG" and im.size[0] > 300 and im.size[1] > 150
+
+
+def test_ingest_fits_folder_then_predict_shards(run, tmp_path):
+    folder = fits_cutouts(tmp_path / "cutouts")
+    manifest = galaxyzoo.ingest(folder, tmp_path / "shards", size=32, workers=0)
+    assert len(manifest) == N + 1
+    assert (manifest["status"] == "ok").sum() == N
+    assert manifest.set_index("id").loc["broken", "error"] == "corrupt"
+    frame = galaxyzoo.predict(run, tmp_path / "shards", device="cpu")
+    assert (frame["status"] == "ok").sum() == N
+
+
+def test_catalog_in_astropy_formats(run, tmp_path):
+    folder = fits_cutouts(tmp_path / "cutouts", n=3)
+    ids = ["gal0", "gal1", "gal2"]
+    for name in ("cat.fits", "cat.vot", "cat.ecsv", "cat.parquet", "cat.csv"):
+        path = tmp_path / name
+        if name.endswith(".parquet"):
+            pd.DataFrame({"GalaxyID": ids}).to_parquet(path)
+        elif name.endswith(".csv"):
+            path.write_text("GalaxyID\n" + "\n".join(ids) + "\n")
+        else:
+            Table({"GalaxyID": ids, "z": [0.1, 0.2, 0.3]}).write(path, format={
+                "cat.fits": "fits", "cat.vot": "votable", "cat.ecsv": "ascii.ecsv"}[name])
+        assert list(read_table(path)["GalaxyID"]) == ids, name
+        manifest = galaxyzoo.ingest(folder, tmp_path / f"shards-{name}", catalog=path, size=32, workers=0)
+        assert list(manifest["id"]) == ids and (manifest["status"] == "ok").all(), name
+
+
+def test_pandas_csv_is_byte_identical_to_the_csv_module(tmp_path):
+    columns = ["id", "path", "status", "error", "predicted", "prob_a"]
+    rows = [["007", "dir/a b.jpg", "ok", "", "a", "0.500000"],
+            ["x,y", 'q"uote.jpg', "error", "missing: dir/x,y: no such file", "", ""]]
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow(columns)
+    writer.writerows(rows)
+    assert csv_bytes(rows_frame(columns, rows)) == text.getvalue().encode()
+    write_table(rows_frame(columns, rows), tmp_path / "t.csv")
+    assert (tmp_path / "t.csv").read_bytes() == text.getvalue().encode()
+    back = read_table(tmp_path / "t.csv")
+    assert back.values.tolist() == rows  # text stays text: 007 keeps its zeros
+    write_table(rows_frame(columns, rows), tmp_path / "t.parquet")
+    assert read_table(tmp_path / "t.parquet").values.tolist() == rows
+
+
+def test_evaluate_returns_a_table_and_a_mistakes_gallery(run, tmp_path):
+    result = galaxyzoo.evaluate(run, split="test", limit=32, out_dir=tmp_path / "ev", workers=0, device="cpu")
+    assert list(result.table.columns) and len(result.table) == 1
+    assert 0 <= float(result.table["accuracy"].iloc[0]) <= 1
