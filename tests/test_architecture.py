@@ -85,8 +85,9 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 def levels(graph: dict[str, set[str]]) -> dict[str, int]:
     """1 for a module importing no other core module, else 1 + the highest level it imports.
-    The CLI and the package ``__init__`` (the public re-exports) sit above the core."""
-    core = {m for m in graph if m != "galaxyzoo" and not m.startswith("galaxyzoo.cli")}
+    The CLI, the Python API of the jobs (``galaxyzoo.api``, the CLI's twin) and the package
+    ``__init__`` (the public re-exports) sit above the core."""
+    core = {m for m in graph if m not in ("galaxyzoo", "galaxyzoo.api") and not m.startswith("galaxyzoo.cli")}
     memo: dict[str, int] = {}
 
     def level(m: str) -> int:

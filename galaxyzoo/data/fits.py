@@ -49,6 +49,7 @@ INSTALL_HINT = 'FITS files need astropy: pip install "galaxyzoo[fits]"'
 _FITS_MAGIC = b"SIMPLE  ="
 _GZIP_MAGIC = b"\x1f\x8b"
 MAX_PIXELS = 1 << 26
+MAX_FILE_BYTES = 1 << 28  # as decode.MAX_FILE_BYTES
 MAX_DECOMPRESSED_BYTES = 1 << 30
 
 Band = Union[int, str]
@@ -145,6 +146,20 @@ def _gunzip(data: bytes) -> bytes:
     if not d.eof:
         raise DecodeError("truncated", "gzip data ends before the FITS file does")
     return out
+
+
+def _read_file(name: str) -> bytes:
+    """A file's bytes or the DecodeError decode.read_bytes would give (not imported from
+    there: decode imports this module)."""
+    try:
+        with open(name, "rb") as f:
+            if os.fstat(f.fileno()).st_size > MAX_FILE_BYTES:
+                raise DecodeError("too_large", f"{name}: file is over the {MAX_FILE_BYTES}-byte limit")
+            return f.read()
+    except FileNotFoundError:
+        raise DecodeError("missing", f"{name}: no such file") from None
+    except OSError as err:
+        raise DecodeError("unreadable", f"{name}: cannot read ({err.strerror or err})") from None
 
 
 @dataclass
@@ -298,10 +313,8 @@ def read_fits(source: str | os.PathLike | bytes, bands: Sequence[Band] | str | N
     Every failure of the file is a :class:`DecodeError` with a reason."""
     FitsOptions(stretch=stretch, q=q, scales=tuple(scales) if scales is not None else None)
     if not isinstance(source, (bytes, bytearray, memoryview)):
-        from .decode import MAX_FILE_BYTES, read_bytes
-
         name = os.fspath(source)
-        data = read_bytes(name, MAX_FILE_BYTES)
+        data = _read_file(name)
         try:
             return read_fits(data, bands, stretch, q=q, scales=scales, max_pixels=max_pixels)
         except DecodeError as err:
@@ -332,10 +345,8 @@ def fits_shape(data: bytes, *, max_pixels: int = MAX_PIXELS) -> tuple[int, int]:
 def fits_radec(path: str | os.PathLike) -> tuple[float, float]:
     """(ra, dec) of a FITS cutout's centre from its header alone; NaNs when it has no WCS or
     cannot be read (its row then carries the decode error)."""
-    from .decode import MAX_FILE_BYTES, read_bytes
-
     try:
-        data = read_bytes(path, MAX_FILE_BYTES)
+        data = _read_file(os.fspath(path))
         if not is_fits(data):
             return math.nan, math.nan
         images, _ = _open(data, MAX_PIXELS)
