@@ -120,4 +120,8 @@ def evaluate_checkpoint(
         label = f"ensemble of {len(members)} models" if ensemble else meta["model"]
         plots.confusion_matrix(values["confusion_matrix"], task.outputs, out / "confusion_matrix.png",
                                title=f"{label} on {name}/{split}")
+        from .gallery import mistakes_gallery  # the wrong answers given with the highest probability
+        mistakes_gallery(data.read_images, list(getattr(data, "ids", range(len(data)))), preds.targets,
+                         preds.probabilities, task.outputs, out / "mistakes.png",
+                         mode=Preprocessing.from_dict(meta["preprocessing"]).mode)
     return Evaluation(values, task, len(data), out, tta, checkpoints)
