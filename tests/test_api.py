@@ -133,3 +133,5 @@ def test_evaluate_returns_a_table_and_a_mistakes_gallery(run, tmp_path):
     result = galaxyzoo.evaluate(run, split="test", limit=32, out_dir=tmp_path / "ev", workers=0, device="cpu")
     assert list(result.table.columns) and len(result.table) == 1
     assert 0 <= float(result.table["accuracy"].iloc[0]) <= 1
+    with Image.open(result.out_dir / "mistakes.png") as im:  # a one-epoch model makes mistakes
+        assert im.format == "PNG" and im.size[0] > 300
