@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
 
     if not args.src.is_dir():
         raise UserError(f"{args.src} is not a folder")
-        opts = IngestOptions(size=args.size, mode=None if args.mode == "none" else args.mode,
+    opts = IngestOptions(size=args.size, mode=None if args.mode == "none" else args.mode,
                          threshold=args.threshold, pad=args.pad, shard_size=args.shard_size)
     if args.catalog:
         inputs = catalog_images(args.catalog, args.src, args.id_column, args.path_column)

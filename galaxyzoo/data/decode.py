@@ -257,6 +257,8 @@ def read_bytes(path, max_bytes: int) -> bytes:
             if st.st_size > max_bytes:
                 raise DecodeError("too_large", f"{shown}: file is {st.st_size} bytes, over the {max_bytes}-byte limit")
             return f.read(max_bytes + 1)
+    except DecodeError:
+        raise
     except FileNotFoundError:  # also a dangling symlink
         raise DecodeError("missing", f"{shown}: no such file (or a symlink to nothing)") from None
     except IsADirectoryError:

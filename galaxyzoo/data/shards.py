@@ -124,10 +124,17 @@ def _stamp(path: str) -> list | None:
     return None
 
 
-def remove_shards_from(out: Path, n: int) -> None:
-    """Shards numbered ``n`` and up belong to inputs no longer there: remove them."""
-    for f in out.glob("shard-*.*"):
-        stem = f.name.split(".")[0]
-        if stem[6:].isdigit() and int(stem[6:]) >= n:
-            f.unlink(missing_ok=True)
+def stamps_name(k: int) -> str:
+    """Shard ``k``'s inputs' [size, mtime] when it was made: a changed input makes it stale."""
+    return f"stamps-{k:05d}.json"
 
+
+def remove_shards_from(out: Path, n: int) -> int:
+    """Shards numbered ``n`` and up belong to inputs no longer there: remove them; how many files."""
+    removed = 0
+    for f in [*out.glob("shard-*.*"), *out.glob("stamps-*.json")]:
+        number = f.name.split(".")[0].split("-")[-1]
+        if number.isdigit() and int(number) >= n:
+            f.unlink(missing_ok=True)
+            removed += 1
+    return removed

@@ -81,8 +81,11 @@ def output_lock(folder: Path | str, what: str, name: str = LOCK_NAME) -> Iterato
         except BlockingIOError:
             raise UserError(f"{folder} is in use by another galaxyzoo job (process {_holder(path)}, "
                             f"{what}); wait for it to finish or choose another output") from None
+        before = os.fstat(fd)
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
+        if before.st_size:  # an old lock file: keep its times, so a rerun that writes nothing changes nothing
+            os.utime(fd, ns=(before.st_atime_ns, before.st_mtime_ns))
         yield
     finally:
         os.close(fd)  # closing releases the lock

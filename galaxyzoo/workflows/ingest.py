@@ -38,7 +38,7 @@ from .. import ops
 from ..atomic import atomic_write_bytes, atomic_write_json
 from ..data.decode import MAX_FILE_BYTES, decode_image, jpeg_header, read_bytes, sniff_format
 from ..data.inputs import shown
-from ..data.shards import MANIFEST_COLUMNS, file_stamps, remove_shards_from, shard_name, write_manifest
+from ..data.shards import MANIFEST_COLUMNS, file_stamps, remove_shards_from, shard_name, stamps_name, write_manifest
 from ..errors import DecodeError, UserError
 from . import guards
 
@@ -224,7 +224,7 @@ def _finished_rows(out: Path, k: int, items: list[tuple[str, str]]) -> list[dict
     # A source that changed under this shard (added, removed, renamed or replaced: another
     # size or modification time) makes it stale: do it again.
     try:
-        stamps = json.loads((out / f"{shard_name(k)}.stat.json").read_text())
+        stamps = json.loads((out / stamps_name(k)).read_text())
     except (OSError, ValueError):
         return None
     same = [r["path"] for r in rows] == [shown(p) for _, p in items] and stamps == file_stamps(p for _, p in items)
@@ -245,7 +245,7 @@ def _commit_shard(out: Path, k: int, pixels: list[np.ndarray], rows: list[list],
             row[2], row[3] = shard_name(k) + ".npy", index
             index += 1
         writer.writerow(row)
-    atomic_write_json(out / f"{shard_name(k)}.stat.json", file_stamps(row[1] for row in rows))
+    atomic_write_json(out / stamps_name(k), file_stamps(row[1] for row in rows))
     atomic_write_bytes(out / f"{shard_name(k)}.csv", text.getvalue().encode())  # marks it done
 
 
@@ -329,8 +329,9 @@ def ingest(
                 _collect(pending.popleft(), pixels, rows, summary, out, opts, bar, stop_after)
         bar.close()
         summary.seconds = time.perf_counter() - start
-        remove_shards_from(out, len(shards))
-        write_manifest(out, shards)  # always: it describes exactly the current inputs
+        removed = remove_shards_from(out, len(shards))  # inputs gone since the last run
+        if summary.shards_written or removed or not (out / "manifest.csv").exists():
+            write_manifest(out, shards)
         return summary
 
 
