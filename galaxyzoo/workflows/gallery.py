@@ -33,8 +33,9 @@ def grid(images: Sequence[np.ndarray], labels: Sequence[str], path: Path | str, 
 
     n = len(images)
     rows = max(1, -(-n // columns))
-    plt, (fig, axes) = plots.figure(rows, columns, figsize=(1.75 * columns, 1.95 * rows + (0.4 if title else 0)),
-                                    squeeze=False)
+    lines = max((str(label).count("\n") + 1 for label in labels), default=1)  # label height
+    plt, (fig, axes) = plots.figure(rows, columns, squeeze=False,
+                                    figsize=(1.75 * columns, (1.7 + 0.16 * lines) * rows + (0.4 if title else 0)))
     for k, ax in enumerate(axes.ravel()):
         ax.set_xticks([])
         ax.set_yticks([])
@@ -54,7 +55,7 @@ def grid(images: Sequence[np.ndarray], labels: Sequence[str], path: Path | str, 
             axes[r][0].set_ylabel(text, fontsize=8.5, fontweight="bold")
     if title:
         fig.suptitle(title, fontsize=10)
-    fig.tight_layout(pad=0.4, h_pad=0.6, w_pad=0.3)
+    fig.tight_layout(pad=0.4, h_pad=0.3, w_pad=0.3)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     plots.save_png(plt, fig, path)
