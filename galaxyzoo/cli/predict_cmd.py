@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..errors import UserError
 from .engine_options import add_engine_args, check_local_engine
+from .fits_options import add_fits_args, fits_kwargs
 from .run_options import MAX_BATCH, MAX_WORKERS, device_name, int_in, one_line_errors
 
 
@@ -61,6 +62,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                                                     "shared among its worker threads)")
     parser.add_argument("--device", type=device_name, default="auto", help="auto (CUDA when available), cpu or cuda[:N]")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--gallery", type=Path, metavar="PNG", help="also write a PNG of the most and least "
+                        "confident inputs per class (top vote answers for vote models), ROI boxes drawn")
+    add_fits_args(parser)
     parser.add_argument("--tta", type=int, choices=(1, 4, 8), default=1, metavar="N",
                         help="average predictions over N right-angle rotations/flips: 1 (none, "
                              "default), 4 rotations, or 8 with their mirror images (each ensemble "
@@ -72,23 +76,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    checkpoints = [args.checkpoint, *args.ensemble]
-    options = dict(batch_size=args.batch_size, device=args.device, threads=args.threads,
-                   progress=not args.quiet, id_column=args.id_column, image_dir=args.image_dir, tta=args.tta)
-    if args.engine == "dask":
-        from ..workflows.dask_engine import dask_client, dask_predict
+    from ..api import predict  # the Python API's function: same catalog, RA/Dec for FITS, gallery
 
-        with dask_client(args.scheduler, args.workers) as client:
-            catalog = dask_predict(checkpoints, args.inputs, args.out, client, **options)
-    else:
-        from ..workflows.predict import predict_files
-
+    if args.engine != "dask":
         if args.workers is not None:
             raise UserError("--workers is for --engine dask (locally, --threads sets decoding threads)")
         check_local_engine(args)
-        catalog = predict_files(checkpoints, args.inputs, args.out, **options)
-    print(f"{catalog.rows} rows written to {catalog.path}")
-    if catalog.errors:
-        print(f"{catalog.errors} input(s) could not be read; see the status/error columns",
-              file=sys.stderr)
-    return 1 if catalog.errors == catalog.rows else 0
+    frame = predict([args.checkpoint, *args.ensemble], args.inputs, args.out, gallery=args.gallery,
+                    engine=args.engine, scheduler=args.scheduler, workers=args.workers,
+                    batch_size=args.batch_size, device=args.device, threads=args.threads,
+                    progress=not args.quiet, id_column=args.id_column, image_dir=args.image_dir,
+                    tta=args.tta, **fits_kwargs(args))
+    rows, errors = len(frame), int((frame["status"] == "error").sum())
+    print(f"{rows} rows written to {args.out}" + (f", gallery in {args.gallery}" if args.gallery else ""))
+    if errors:
+        print(f"{errors} input(s) could not be read; see the status/error columns", file=sys.stderr)
+    return 1 if errors == rows else 0
