@@ -16,7 +16,7 @@ import re
 import sys
 import time
 import traceback
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 import pluggy
@@ -173,40 +173,7 @@ class _Loader:
     def run(self) -> Loaded:
         for ep in sorted(metadata.entry_points(group=GROUP), key=_load_order):
             self.load(ep)
-        self.check_recipes()
         return Loaded(tuple(self.records), tuple(self.entries))
-
-    def check_recipes(self) -> None:
-        """Once every plugin is in: a recipe's model, dataset and metrics must be registered.
-
-        A recipe naming something unknown stays listed, and its plugin is reported (status
-        ``problems``), so the mistake shows in ``galaxyzoo plugins`` rather than at train time.
-        """
-        known: dict[str, set[str]] = {kind: set() for kind in KINDS}
-        for e in self.entries:
-            known[e.kind] |= {e.name, e.qualified_name, *getattr(e.spec, "aliases", ())}
-            known[e.kind].add(f"{normalize_dist(e.dist)}:{e.name}")
-        found: dict[tuple[str, str], list[Problem]] = {}
-        for e in self.entries:
-            if e.kind != "recipe":
-                continue
-            spec = e.spec
-            wanted = [("model", spec.model), ("dataset", spec.dataset), *(("metric", m) for m in spec.metrics)]
-            for kind, name in wanted:
-                plain = name.rpartition(":")[2]
-                if name not in known[kind] and f"{normalize_dist(name.rpartition(':')[0])}:{plain}" not in known[kind]:
-                    close = difflib.get_close_matches(name, sorted(known[kind]), n=1)
-                    hint = f" (did you mean {close[0]!r}?)" if close else ""
-                    found.setdefault((e.dist, e.entry_point), []).append(Problem(
-                        e.dist, e.entry_point, f"recipe {spec.name!r}",
-                        f"names the {kind} {name!r}, which no loaded plugin provides{hint}"))
-        if not found:
-            return
-        for i, record in enumerate(self.records):
-            extra = found.get((record.dist, record.entry_point))
-            if extra:
-                self.records[i] = replace(record, status="problems", problems=record.problems + tuple(extra))
-                self.log(f"{record.dist} [{record.entry_point}] problems" + "".join(f"\n  {p}" for p in extra))
 
     def load(self, ep: metadata.EntryPoint) -> None:
         """Import, register and query one entry point; append its record."""

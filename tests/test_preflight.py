@@ -66,7 +66,17 @@ def galaxyzoo_datasets():
 def galaxyzoo_recipes():
     common = dict(summary="r", dataset="pf_data", input_size=32, epochs=1, batch_size=8)
     return [RecipeSpec(name="pf_none", model="pf_ok", preprocess={"mode": "none"}, **common),
-            RecipeSpec(name="pf_typo", model="pf_okk", metrics=("accuracy", "nope"), **common)]
+            RecipeSpec(name="pf_cross", model="pf_ok", metrics=("accuracy",), **common)]
+'''
+
+BAD_RECIPES = '''
+from galaxyzoo import RecipeSpec, hookimpl
+
+
+@hookimpl
+def galaxyzoo_recipes():
+    return [RecipeSpec(name="pf_typo", summary="r", dataset="pf_data", model="pf_ok", input_size=32, epochs=1,
+                       batch_size=8, optimizer="adamm")]
 '''
 
 DIST = "pf-plugin"
@@ -74,7 +84,7 @@ DIST = "pf-plugin"
 
 @pytest.fixture
 def site(fake_site):
-    fake_site.add(DIST, {"pfplug": PLUGIN}, {"pf": "pfplug"}, version="2.3")
+    fake_site.add(DIST, {"pfplug": PLUGIN, "pfbad": BAD_RECIPES}, {"pf": "pfplug", "pfbad": "pfbad"}, version="2.3")
     return fake_site
 
 
@@ -121,7 +131,7 @@ def test_evaluate_and_predict_check_the_model(run_cli, site, tmp_path):
 
 
 def test_recipe_mode_none_is_accepted_as_the_cli_spells_it(site):
-    with pytest.warns(PluginWarning):  # pf_typo's problems
+    with pytest.warns(PluginWarning):  # pfbad's problem
         spec = galaxyzoo.get_recipe("pf_none")
     assert spec.preprocess == {"mode": None}
 
@@ -140,18 +150,20 @@ def test_recipe_fields_checked_at_registration(field, value, needle):
                    **{field: value})
 
 
-def test_unknown_names_in_a_recipe_are_plugin_problems(site, run_cli):
-    with pytest.warns(PluginWarning, match="names the model 'pf_okk'"):
+def test_a_bad_recipe_is_a_plugin_problem_at_registration(site, run_cli):
+    with pytest.warns(PluginWarning, match="unknown optimizer 'adamm'"):
         records = galaxyzoo.plugins()
-    (record,) = [r for r in records if r.dist == DIST]
-    assert record.status == "problems"
-    whats = sorted(p.error for p in record.problems)
-    assert any("model 'pf_okk'" in w and "did you mean 'pf_ok'" in w for w in whats)
-    assert any("metric 'nope'" in w for w in whats)
+    bad = {r.entry_point: r for r in records if r.dist == DIST}
+    assert bad["pf"].status == "ok" and bad["pfbad"].status == "problems"
+    (problem,) = bad["pfbad"].problems
+    assert "recipe 'pf_typo': unknown optimizer 'adamm'; choose from" in problem.error
+    assert "pf_typo" not in galaxyzoo.list_recipes("pf_*")
     done = run_cli("plugins", "--json", pythonpath=[site.path])
-    (row,) = [r for r in json.loads(done.stdout) if r["dist"] == DIST]
-    assert row["status"] == "problems" and "pf_okk" in done.stderr
+    rows = {r["entry_point"]: r for r in json.loads(done.stdout) if r["dist"] == DIST}
+    assert rows["pfbad"]["status"] == "problems" and "unknown optimizer 'adamm'" in done.stderr
     assert "PluginWarning" not in done.stderr  # the CLI prints problems its own way
+    done = run_cli("list", "recipes", "pf_*", pythonpath=[site.path])
+    assert done.returncode == 0 and "pf_none" in done.stdout and "pf_typo" not in done.stdout
 
 
 def test_no_warning_when_all_plugins_are_fine(clean_registry):
