@@ -135,3 +135,19 @@ def test_evaluate_returns_a_table_and_a_mistakes_gallery(run, tmp_path):
     assert 0 <= float(result.table["accuracy"].iloc[0]) <= 1
     with Image.open(result.out_dir / "mistakes.png") as im:  # a one-epoch model makes mistakes
         assert im.format == "PNG" and im.size[0] > 300
+
+
+def test_cli_predict_fits_with_gallery(run, tmp_path):
+    import subprocess
+    import sys
+
+    folder = fits_cutouts(tmp_path / "cutouts", n=3)
+    done = subprocess.run([sys.executable, "-m", "galaxyzoo.cli", "predict", str(run), str(folder), "--out",
+                           str(tmp_path / "c.csv"), "--gallery", str(tmp_path / "g.png"), "--bands", "g,r,i",
+                           "--stretch", "linear", "--device", "cpu", "--quiet"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "4 rows written" in done.stdout and "1 input(s) could not be read" in done.stderr
+    frame = read_table(tmp_path / "c.csv")
+    assert list(frame.columns[:4]) == ["id", "path", "ra", "dec"]
+    assert Image.open(tmp_path / "g.png").size[0] > 300
