@@ -195,14 +195,15 @@ def write_leaderboard(rows: Sequence[Row], runs: Sequence[RunResult], out: Path,
     details = list(dict.fromkeys(c for d in datasets for c in _detail_columns(d, [r for r in rows if r.dataset == d])))
     writer.writerow(["dataset", "model", "seeds"] + [f"{m}_{s}" for m in metrics for s in ("mean", "std")]
                     + [h.replace(" ", "_") for _, _, h in details]
-                    + ["params", "budget_minutes", "epochs", "train_seconds", "train_images_per_s", "infer_images_per_s",
-                       "anchor", "reported"])
+                    + ["params", "budget_minutes", "epochs", "train_seconds", "train_images_per_s",
+                       "infer_images_per_s", "anchor", "reported"])
     for d in datasets:
         for r in anchor_rows(d) + [r for r in rows if r.dataset == d]:
             values = [f"{v:.6g}" for m in metrics for v in r.metrics.get(m, (np.nan, np.nan))]
             extra = [f"{_detail(r, m, i):.6g}" for m, i, _ in details]
             writer.writerow([r.dataset, r.model, " ".join(map(str, r.seeds)), *values, *extra, r.params,
-                             "" if r.budget_minutes is None else f"{r.budget_minutes:g}", f"{r.epochs:g}", f"{r.train_seconds:.3f}", f"{r.train_images_per_s:.2f}",
+                             "" if r.budget_minutes is None else f"{r.budget_minutes:g}", f"{r.epochs:g}",
+                             f"{r.train_seconds:.3f}", f"{r.train_images_per_s:.2f}",
                              f"{r.infer_images_per_s:.2f}", int(r.anchor), r.reported])
     atomic_write_bytes(paths["csv"], text.getvalue().encode())
 
@@ -222,7 +223,8 @@ def write_leaderboard(rows: Sequence[Row], runs: Sequence[RunResult], out: Path,
             links = ", ".join(_run_links(Path(d), out) for d in r.runs)
             name = f"*{r.model}*" if r.anchor else r.model
             lines.append(f"| {name} | " + " | ".join(cells)
-                         + f" | {_count(r.params)} | {_fmt(r.budget_minutes or math.nan, 'g')} | {_fmt(r.epochs, '.0f')} | {_fmt(r.train_seconds, '.1f')} "
+                         + f" | {_count(r.params)} | {_fmt(r.budget_minutes or math.nan, 'g')} "
+                         f"| {_fmt(r.epochs, '.0f')} | {_fmt(r.train_seconds, '.1f')} "
                          f"| {_fmt(r.train_images_per_s, '.1f')} | {_fmt(r.infer_images_per_s, '.1f')} "
                          f"| {r.reported or '–'} | {links or '–'} |")
         per_question = [c for c in extra if c[0] == "rmse_per_question"]
