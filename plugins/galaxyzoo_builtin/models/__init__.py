@@ -110,7 +110,7 @@ def galaxyzoo_models():
             name="central_pixel_linreg",
             summary="Seed 002's baseline: linear regression of the vote fractions on the central pixel's RGB",
             builder="galaxyzoo_builtin.models.baselines:build_central_pixel",
-            input_size=424,
+            input_size=8,
             tasks=("vote_fractions",),
             reference="Hildebrandt's report (seed 002): RMSE 0.1577 on the Kaggle data",
         ),

@@ -10,9 +10,10 @@ in scikit-learn's ``LinearRegression``. The features are standardised by a Batch
 affine parameters whose running statistics are cumulative averages (``momentum=None``), so the
 problem is well conditioned and the recipes' SGD reaches the least-squares solution in a couple
 of hundred steps (tests/test_gz2_real_benchmarks.py checks it against ``numpy.linalg.lstsq``);
-weights start at zero. The images should reach the model uncropped (``preprocess mode=None``),
-at 424 px for the central pixel (the seed's ``pic[:, 212, 212, :]``); the mean colour does not
-depend on an area resize, so 64 px gives the same feature.
+weights start at zero. The images should reach the model without an ROI crop (``preprocess mode=None``): for the
+central pixel, the central 8/424 of the image at 8 px (its pixel [4, 4] is exactly the seed's
+``pic[:, 212, 212, :]``) or the whole image at 424 px; the mean colour does not depend on an
+area resize, so 64 px gives the same feature.
 """
 from __future__ import annotations
 
@@ -52,7 +53,7 @@ class LinearBaseline(nn.Module):
         return f"feature={self.feature}"
 
 
-def build_central_pixel(num_outputs: int, in_chans: int = 3, input_size: int = 424) -> nn.Module:
+def build_central_pixel(num_outputs: int, in_chans: int = 3, input_size: int = 8) -> nn.Module:
     return LinearBaseline(num_outputs, in_chans, "central_pixel")
 
 

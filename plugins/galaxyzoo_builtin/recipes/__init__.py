@@ -209,8 +209,11 @@ def galaxyzoo_recipes():
         ),
         RecipeSpec(
             name="central_pixel_linreg",
-            summary="Seed 002's baseline: linear regression of the 37 vote fractions on the central pixel (424 px, RGB)",
-            model="central_pixel_linreg", input_size=424, epochs=20, **_BASELINE,
+            summary="Seed 002's baseline: linear regression of the 37 vote fractions on the central pixel's RGB",
+            # The central 8×8 pixels at scale 1: the model's x[:, :, 4, 4] is exactly the seed's
+            # pic[:, 212, 212, :] (checked on the real images), at 7× the speed of 424 px inputs.
+            model="central_pixel_linreg", input_size=8, epochs=20,
+            **{**_BASELINE, "preprocess": {"mode": None, "crop": 8 / 424}},
             reference=_SEED002, reported="RMSE 0.1577 (full Kaggle data)",
         ),
         RecipeSpec(
