@@ -13,6 +13,10 @@
 #include "cpu/crop_resize.h"
 #include "cpu/find_roi.h"
 #include "cpu/preprocess.h"
+#ifdef GZ_HAVE_LIBJPEG
+#include "cpu/jpeg_roi.h"
+#include "cpu/parallel.h"
+#endif
 
 namespace py = pybind11;
 using namespace gz;
@@ -191,6 +195,58 @@ void preprocess(const py::array& images, int mode, int threshold, double k, doub
     preprocess_batch(im, roi, p, b, num_threads);
 }
 
+#ifdef GZ_HAVE_LIBJPEG
+// JPEG bytes -> ROI crops (see cpu/jpeg_roi.h). Returns one (status, message) per blob:
+// 0 ok (out[i], info[i] filled), 1 libjpeg error or warning, 2 unsupported (use the Python
+// decoder). The GIL is released while decoding.
+py::list decode_roi(const py::list& blobs, py::array out, py::array info, int size, int first,
+                    int mode, int threshold, double k, double pad, int roi_denom,
+                    int64_t max_pixels, int num_threads) {
+    const int64_t n = (int64_t)blobs.size();
+    require_dtype<uint8_t>(out, "out", "uint8");
+    require_c_contiguous(out, "out");
+    if (out.ndim() != 4 || out.shape(0) != n || out.shape(1) != 3 || out.shape(2) != size ||
+        out.shape(3) != size || !out.writeable())
+        throw py::value_error("out must be writable N x 3 x size x size, got " + shape_of(out));
+    require_dtype<int32_t>(info, "info", "int32");
+    require_c_contiguous(info, "info");
+    if (info.ndim() != 2 || info.shape(0) != n || info.shape(1) != 8 || !info.writeable())
+        throw py::value_error("info must be writable N x 8, got " + shape_of(info));
+    if (size < 1 || size > kMaxSize || first < 1) throw py::value_error("bad size or first");
+    if (roi_denom != 1 && roi_denom != 2 && roi_denom != 4 && roi_denom != 8)
+        throw py::value_error("roi_denom must be 1, 2, 4 or 8");
+    RoiDecodeParams p{};
+    p.size = size;
+    p.first = first;
+    p.mode = mode < 0 ? -1 : mode;
+    p.roi = mode < 0 ? RoiParams{GZ_MODE_CENTRAL, 0, 0.0, 0.0} : roi_params(mode, threshold, k, pad);
+    p.roi_denom = roi_denom;
+    p.max_pixels = max_pixels;
+    std::vector<const uint8_t*> data(n);
+    std::vector<size_t> lens(n);
+    for (int64_t i = 0; i < n; ++i) {
+        py::handle h = blobs[i];
+        if (!PyBytes_Check(h.ptr())) throw py::type_error("blobs must be a list of bytes");
+        data[i] = reinterpret_cast<const uint8_t*>(PyBytes_AS_STRING(h.ptr()));
+        lens[i] = (size_t)PyBytes_GET_SIZE(h.ptr());
+    }
+    std::vector<int> status(n);
+    std::vector<std::string> messages(n);
+    uint8_t* o = static_cast<uint8_t*>(out.mutable_data());
+    int32_t* q = static_cast<int32_t*>(info.mutable_data());
+    {
+        py::gil_scoped_release release;
+        parallel_for(n, resolve_threads(num_threads, n), [&](int64_t i, int) {
+            status[i] = decode_roi_one(data[i], lens[i], p, o + i * 3 * size * size, q + 8 * i,
+                                       messages[i]);
+        });
+    }
+    py::list result;
+    for (int64_t i = 0; i < n; ++i) result.append(py::make_tuple(status[i], messages[i]));
+    return result;
+}
+#endif
+
 }  // namespace
 
 PYBIND11_MODULE(_native, m) {
@@ -210,6 +266,18 @@ PYBIND11_MODULE(_native, m) {
           py::arg("gray") = false, py::arg("mean") = std::array<float, 3>{0, 0, 0},
           py::arg("std") = std::array<float, 3>{1, 1, 1}, py::arg("num_threads") = 0,
           "find_roi then crop_resize per image, fused (boxes and out are outputs).");
+#ifdef GZ_HAVE_LIBJPEG
+    m.def("decode_roi", &decode_roi, py::arg("blobs"), py::arg("out"), py::arg("info"),
+          py::arg("size"), py::arg("first"), py::arg("mode"), py::arg("threshold"),
+          py::arg("k"), py::arg("pad"), py::arg("roi_denom") = 8,
+          py::arg("max_pixels") = (int64_t)1 << 26, py::arg("num_threads") = 1,
+          "JPEG bytes -> ROI crops decoding only the blocks under the ROI; one (status, "
+          "message) per blob (0 ok, 1 libjpeg error, 2 unsupported). info: box on the "
+          "decode, decoded (h, w), original (h, w).");
+    m.attr("HAVE_LIBJPEG") = true;
+#else
+    m.attr("HAVE_LIBJPEG") = false;
+#endif
     m.attr("MODE_SEED") = (int)GZ_MODE_SEED;
     m.attr("MODE_CENTRAL") = (int)GZ_MODE_CENTRAL;
     m.attr("INTERP_AREA") = (int)GZ_INTERP_AREA;

@@ -1,0 +1,78 @@
+"""ROI-only JPEG decoding: JPEG bytes → the ROI's uint8 crop, decoding only what the crop needs.
+
+The native decoder (``galaxyzoo._native.decode_roi``, built when CMake finds libjpeg-turbo's
+headers) entropy-decodes each file once (``jpeg_read_coefficients``), finds the ROI with the
+``find_roi`` rules on the luma plane at 1/8 scale (the DC coefficients alone; ``roi_denom``),
+then inverse-transforms and colour-converts only the blocks under the box, at the power-of-two
+scale ingest uses today (a side ≥ ``first``; finer when the box is under ``size`` pixels), and
+area-resizes the box with the native ``crop_resize`` rules.
+
+It is not byte-identical to :func:`galaxyzoo.workflows.ingest.crop_blobs` (the simplejpeg
+path): boxes are found on a coarser image and its float IDCT rounds differently from
+libjpeg-turbo's scaled integer IDCTs; ``tests/test_roi_decode.py`` states the measured
+differences. Files it does not handle (PNG, CMYK/YCCK/RGB JPEGs, headers over
+``max_pixels``) come back as ``None`` outcomes for the caller's fallback decoder; without
+the native decoder :data:`AVAILABLE` is False and every blob falls back.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from .. import _native, ops
+from ..errors import DecodeError
+from .decode import MAX_PIXELS, sniff_format, _jpeg_failure
+
+AVAILABLE: bool = bool(getattr(_native, "HAVE_LIBJPEG", False))
+FALLBACK = "fallback"
+_OK, _JPEG_ERROR = 0, 1
+
+
+def decode_roi(
+    blobs: Sequence[bytes],
+    size: int,
+    *,
+    mode: str | None = "central",
+    threshold: int | str = "auto",
+    pad: float = 0.1,
+    k: float = 3.0,
+    first: int | None = None,
+    roi_denom: int = 8,
+    max_pixels: int = MAX_PIXELS,
+    num_threads: int = 1,
+) -> tuple[np.ndarray, np.ndarray, list[DecodeError | str | None]]:
+    """Crops of JPEG bytes: (uint8 N×3×S×S, int32 N×8 info, outcomes).
+
+    info per blob: box (x0, y0, x1, y1) on the decoded image, decoded (h, w), original (h, w).
+    outcome per blob: None (ok), a :class:`DecodeError` (bad JPEG: reason ``truncated`` or
+    ``corrupt``, as the simplejpeg path), or :data:`FALLBACK` (decode it another way; its
+    rows of the arrays are undefined). ``first``: the decode scale's minimum side
+    (default ``2 * size``, ``size`` with ``mode=None``, as ingest).
+    """
+    n = len(blobs)
+    out = np.zeros((n, 3, size, size), np.uint8)
+    info = np.zeros((n, 8), np.int32)
+    outcomes: list[DecodeError | str | None] = [FALLBACK] * n
+    if not AVAILABLE or n == 0:
+        return out, info, outcomes
+    if first is None:
+        first = size if mode is None else 2 * size
+    todo = [i for i, b in enumerate(blobs) if isinstance(b, bytes) and sniff_format(b) == "jpeg"]
+    if not todo:
+        return out, info, outcomes
+    mode_id = -1 if mode is None else ops._mode(mode)
+    thr = ops._threshold(threshold)
+    sub_out = out if len(todo) == n else np.zeros((len(todo), 3, size, size), np.uint8)
+    sub_info = info if len(todo) == n else np.zeros((len(todo), 8), np.int32)
+    results = _native.decode_roi([blobs[i] for i in todo], sub_out, sub_info, ops._size(size), int(first),
+                                 mode_id, thr, float(k), float(pad), int(roi_denom), int(max_pixels),
+                                 int(num_threads))
+    if sub_out is not out:
+        out[todo], info[todo] = sub_out, sub_info
+    for i, (status, message) in zip(todo, results):
+        if status == _OK:
+            outcomes[i] = None
+        elif status == _JPEG_ERROR:
+            outcomes[i] = _jpeg_failure(blobs[i], ValueError(message))
+    return out, info, outcomes
