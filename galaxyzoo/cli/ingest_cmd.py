@@ -50,6 +50,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--id-column", default="GalaxyID", help="catalog id column")
     parser.add_argument("--path-column", help="catalog column with image paths relative to SRC "
                                               "(default: SRC/<id>.jpg|.jpeg|.png)")
+    parser.add_argument("--decoder", default="full", choices=["full", "roi"],
+                        help="full: decode the whole JPEG (default); roi: decode only the ROI's blocks "
+                             "(libjpeg-turbo build; crops within a few levels of full's, not byte-identical)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     add_engine_args(parser)
     parser.set_defaults(func=run)
@@ -67,7 +70,8 @@ def run(args: argparse.Namespace) -> int:
     if not args.src.is_dir():
         raise UserError(f"{args.src} is not a folder")
     opts = IngestOptions(size=args.size, mode=None if args.mode == "none" else args.mode,
-                         threshold=args.threshold, pad=args.pad, shard_size=args.shard_size)
+                         threshold=args.threshold, pad=args.pad, shard_size=args.shard_size,
+                         decoder=args.decoder)
     if args.catalog:
         inputs = catalog_images(args.catalog, args.src, args.id_column, args.path_column)
     else:

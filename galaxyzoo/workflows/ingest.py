@@ -57,10 +57,13 @@ class IngestOptions:
     threshold: int | str = "auto"
     pad: float = 0.1
     shard_size: int = 4096
+    decoder: str = "full"  # "roi": galaxyzoo.data.roi_decode (not byte-identical to "full")
 
     def __post_init__(self) -> None:
         if self.size < 1 or self.shard_size < 1:
             raise UserError("size and shard_size must be >= 1")
+        if self.decoder not in ("full", "roi"):
+            raise UserError(f"decoder must be 'full' or 'roi', got {self.decoder!r}")
 
 
 @dataclass
@@ -189,6 +192,36 @@ def _crop(images: list[np.ndarray], opts: IngestOptions) -> tuple[np.ndarray, np
     return out.numpy(), boxes.numpy()
 
 
+def crop_blobs_roi(blobs: Sequence[bytes | DecodeError], opts: IngestOptions) -> Crops:
+    """:func:`crop_blobs` through the ROI-only JPEG decoder (:mod:`galaxyzoo.data.roi_decode`);
+    what it does not handle (PNG, FITS, CMYK JPEGs, no libjpeg-turbo) goes through crop_blobs."""
+    from ..data.roi_decode import FALLBACK, decode_roi
+
+    n = len(blobs)
+    pixels, info, outcomes = decode_roi(blobs, opts.size, mode=opts.mode, threshold=opts.threshold, pad=opts.pad)
+    rest = [i for i in range(n) if outcomes[i] == FALLBACK]
+    other = crop_blobs([blobs[i] for i in rest], opts)
+    result = Crops(np.empty(0), [None] * n, [None] * n, [None] * n, [None] * n)
+    taken: dict[int, np.ndarray] = {}
+    for j, i in enumerate(rest):
+        result.boxes[i], result.original[i] = other.boxes[j], other.original[j]
+        result.decoded[i], result.errors[i] = other.decoded[j], other.errors[j]
+    good_rest = [i for j, i in enumerate(rest) if other.errors[j] is None]
+    for k, i in enumerate(good_rest):
+        taken[i] = other.pixels[k]
+    for i in range(n):
+        if outcomes[i] is None:
+            decoded, original = tuple(int(v) for v in info[i, 4:6]), tuple(int(v) for v in info[i, 6:8])
+            result.boxes[i] = to_original(info[i, :4], decoded, original).tolist()
+            result.decoded[i], result.original[i], taken[i] = decoded, original, pixels[i]
+        elif outcomes[i] != FALLBACK:
+            result.errors[i] = outcomes[i]
+    good = sorted(taken)
+    result.pixels = (np.stack([taken[i] for i in good]) if good
+                     else np.empty((0, 3, opts.size, opts.size), np.uint8))
+    return result
+
+
 def _read(path: str) -> bytes | DecodeError:
     try:
         return read_bytes(path, MAX_FILE_BYTES)
@@ -199,7 +232,7 @@ def _read(path: str) -> bytes | DecodeError:
 def process_chunk(items: list[tuple[str, str]], opts: IngestOptions) -> tuple[np.ndarray, list[list]]:
     """Read, decode and crop ``items`` ((id, path) pairs): the crops of the good ones, in
     order, and one manifest row per item (shard and index are filled in at commit)."""
-    crops = crop_blobs([_read(path) for _, path in items], opts)
+    crops = (crop_blobs_roi if opts.decoder == "roi" else crop_blobs)([_read(path) for _, path in items], opts)
     rows = []
     for i, (ident, path) in enumerate(items):
         err, ident, path = crops.errors[i], shown(ident), shown(path)  # names as written (UTF-8)
@@ -251,13 +284,16 @@ def _commit_shard(out: Path, k: int, pixels: list[np.ndarray], rows: list[list],
 
 def _check_options(out: Path, opts: IngestOptions) -> None:
     path = out / OPTIONS_FILE
+    current = asdict(opts)
+    if current["decoder"] == "full":  # the default is not recorded: older ingests resume
+        del current["decoder"]
     if path.exists():
         before = json.loads(path.read_text())
-        if before != asdict(opts):
-            raise UserError(f"{out} holds an ingest made with {before}; these options are {asdict(opts)} "
+        if before != current:
+            raise UserError(f"{out} holds an ingest made with {before}; these options are {current} "
                              "(use another --out, or the same options to resume)")
     else:
-        atomic_write_json(path, asdict(opts))
+        atomic_write_json(path, current)
 
 
 def _remove_stale_temporaries(out: Path) -> None:
