@@ -157,7 +157,9 @@ def test_a_budget_without_epochs_sets_the_schedule_to_span_it(tmp_path):
     batches = 48 // 8  # synthetic: num_samples images in each split, drop_last
     assert run.planned_epochs == bm.epochs_for_budget(6.0, batches * 8 / run.probe_images_per_s)
     assert config["epochs"] == run.planned_epochs
-    assert run.epochs >= 0.5 * run.planned_epochs  # most of the schedule ran (shared CPU: not all)
+    # Either the whole planned schedule ran, or the budget was spent (a busy CPU slows the run
+    # after the probe): training time is never left unused by stopping early.
+    assert run.epochs == run.planned_epochs or run.train_seconds >= 0.9 * 6.0
     assert run.train_seconds <= 6.0 + 2.0
     # With explicit epochs the budget is only the hard stop: nothing is planned.
     fixed = bm.run_one("two_conv", "synthetic", 1, tmp_path, budget_s=6.0, epochs=2, **TINY)
