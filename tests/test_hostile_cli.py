@@ -150,7 +150,8 @@ def test_diverged_training_is_an_error_not_a_nan_best(tmp_path, capsys):
     from galaxyzoo.registry import create_model
     net = create_model("two_conv", num_outputs=4, in_chans=3, input_size=16)
     state = {k: torch.full_like(v, math.nan) if v.is_floating_point() else v for k, v in net.state_dict().items()}
-    meta = {"model": "two_conv", "model_options": {}, "num_outputs": 4, "in_chans": 3, "input_size": 16}
+    meta = {"model": "two_conv", "model_options": {}, "num_outputs": 4, "in_chans": 3, "input_size": 16,
+            "task": {"kind": "classification", "outputs": list("abcd")}, "preprocessing": {"size": 16}}
     bad = checkpoint.write_checkpoint(tmp_path / "nan", state, meta)
     with pytest.raises(CheckpointError, match="NaN"):
         checkpoint.load_model(bad)

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
+import stat
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -26,9 +28,9 @@ import safetensors
 import safetensors.torch
 import torch
 
-from .. import registry
 from ..atomic import atomic_write_bytes, atomic_write_json
 from ..errors import CheckpointError
+from . import guards
 
 FORMAT = "galaxyzoo-checkpoint"
 FORMAT_VERSION = 1
@@ -160,6 +162,15 @@ def _load_safetensors(path: Path) -> dict[str, torch.Tensor]:
         raise CheckpointError(f"{path}: not a valid safetensors file ({exc})") from None
 
 
+def _regular(path: Path) -> None:
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError:
+        return  # reported by whoever reads it
+    if not stat.S_ISREG(mode):
+        raise CheckpointError(f"{path}: not a regular file (a checkpoint holds plain files, not links, FIFOs or devices)")
+
+
 def _verify(directory: Path, name: str, marker: Mapping[str, Any]) -> None:
     expected = marker.get("files", {}).get(name)
     if expected is None or _sha256(directory / name) != expected.get("sha256"):
@@ -173,23 +184,28 @@ def read_checkpoint(path: Path | str, *, with_state: bool = False) -> tuple[dict
     if not is_complete(directory):
         raise CheckpointError(f"{directory}: incomplete checkpoint (no {MARKER} marker; "
                               "the save was interrupted)")
+    for name in (MARKER, META_FILE, MODEL_FILE, *((STATE_TENSORS, STATE_JSON) if with_state else ())):
+        _regular(directory / name)  # a FIFO or device in a checkpoint would block or never end
     marker = _read_json(directory / MARKER)
+    if not isinstance(marker, dict) or not isinstance(marker.get("files"), dict):
+        raise CheckpointError(f"{directory / MARKER}: not a checkpoint marker")
     meta = _read_json(directory / META_FILE)
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise CheckpointError(f"{directory / META_FILE}: not galaxyzoo checkpoint metadata")
     if meta.get("format_version", 0) > FORMAT_VERSION:
         raise CheckpointError(f"{directory}: checkpoint format {meta['format_version']} is newer "
                               "than this galaxyzoo understands; upgrade galaxyzoo")
-    model_state = _load_safetensors(directory / MODEL_FILE)
-    _verify(directory, MODEL_FILE, marker)
+    _verify(directory, MODEL_FILE, marker)  # checksums first, then the schema, then allocation
     _verify(directory, META_FILE, marker)
+    guards.check_meta(meta, directory, CheckpointError)
+    model_state = _load_safetensors(directory / MODEL_FILE)
     train_state = None
     if with_state:
         if not (directory / STATE_JSON).exists():
             raise CheckpointError(f"{directory}: holds no training state to resume from")
-        tensors = _load_safetensors(directory / STATE_TENSORS)
         for name in (STATE_TENSORS, STATE_JSON):
             _verify(directory, name, marker)
+        tensors = _load_safetensors(directory / STATE_TENSORS)
         train_state = join_tensors(_read_json(directory / STATE_JSON), tensors)
     return meta, model_state, train_state
 
@@ -229,12 +245,8 @@ def load_model(path: Path | str, device: torch.device | str = "cpu") -> tuple[to
     """
     directory = resolve(path)
     meta, state, _ = read_checkpoint(directory)
-    try:
-        model = registry.create_model(meta["model"], num_outputs=meta["num_outputs"],
-                                      in_chans=meta["in_chans"], input_size=meta["input_size"],
-                                      **meta.get("model_options", {}))
-    except KeyError as exc:
-        raise CheckpointError(f"{directory}: cannot rebuild model: {exc}") from None
+    model = guards.build_model(meta["model"], meta["model_options"], num_outputs=meta["num_outputs"],
+                               in_chans=meta["in_chans"], input_size=meta["input_size"], error=CheckpointError)
     bad = [k for k, v in state.items() if torch.is_floating_point(v) and not bool(torch.isfinite(v).all())]
     if bad:
         raise CheckpointError(f"{directory}: weights hold NaN or infinite values ({', '.join(bad[:3])}); "

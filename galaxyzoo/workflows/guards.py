@@ -89,3 +89,50 @@ def output_lock(folder: Path | str, what: str, name: str = LOCK_NAME) -> Iterato
         yield
     finally:
         os.close(fd)  # closing releases the lock
+
+
+def check_resume(saved: Mapping, current: Mapping, where: Path | str) -> None:
+    """Resuming continues the run exactly: every setting the checkpoint was trained with must be
+    unchanged (``config.json`` edited since, or another galaxyzoo's defaults, are refused)."""
+    if not isinstance(saved, Mapping):
+        return  # a checkpoint written before settings were recorded in it
+    changed = sorted(k for k in set(saved) | set(current) if _plain(saved.get(k)) != _plain(current.get(k)))
+    if changed:
+        shown = ", ".join(f"{k}: {saved.get(k)!r} -> {current.get(k)!r}" for k in changed[:4])
+        raise UserError(f"{where}: the run's settings changed since its last checkpoint ({shown}); "
+                        "resuming would not continue the same run: restore config.json or start a new run")
+
+
+def _plain(value):
+    return [_plain(v) for v in value] if isinstance(value, (list, tuple)) else value
+
+
+META_SCHEMA = {"model": str, "num_outputs": int, "in_chans": int, "input_size": int, "model_options": dict,
+               "task": dict, "preprocessing": dict, "source_size": int}
+META_BOUNDS = {"num_outputs": (1, 100_000), "in_chans": (1, 64), "input_size": (1, 8192), "source_size": (1, 65536)}
+
+
+def check_meta(meta: Mapping, where: Path | str, error: type[UserError] = UserError) -> None:
+    """A checkpoint's metadata, checked (after its checksum) before anything is allocated from it."""
+    for key, kind in META_SCHEMA.items():
+        value = meta.get(key)
+        if key == "source_size" and value is None:
+            continue
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise error(f"{where}: metadata field {key!r} must be {kind.__name__}, got {value!r:.60}")
+        lo, hi = META_BOUNDS.get(key, (None, None))
+        if lo is not None and not lo <= value <= hi:
+            raise error(f"{where}: metadata field {key!r} = {value} is outside [{lo}, {hi}]")
+    task = meta["task"]
+    outputs = task.get("outputs")
+    if not isinstance(task.get("kind"), str) or not isinstance(outputs, list) or \
+            len(outputs) != meta["num_outputs"] or not all(isinstance(o, str) for o in outputs):
+        raise error(f"{where}: metadata field 'task' must hold a kind and {meta['num_outputs']} output names")
+
+
+def check_loss(loss_sum: float, desc: str, step: int) -> None:
+    if not math.isfinite(loss_sum):
+        raise DivergedError(
+            f"training diverged ({desc}, by step {step + 1}): the loss is {loss_sum}; no checkpoint "
+            "of it was saved (best/last keep the last finite epoch); try a lower --lr")
+

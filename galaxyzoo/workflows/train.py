@@ -95,8 +95,11 @@ def _load_config(config: TrainConfig | None, run_dir: Path, resume: bool) -> Tra
     if resume:
         if not config_path.is_file():
             raise InputNotFoundError(f"{run_dir}: nothing to resume (no config.json)")
-        config = TrainConfig.from_dict(json.loads(config_path.read_text()))
-        config.validate()
+        try:
+            config = TrainConfig.from_dict(json.loads(config_path.read_text()))
+            config.validate()
+        except (TypeError, ValueError) as exc:  # edited by hand: wrong types or values
+            raise UserError(f"{config_path}: not valid run settings ({exc})") from None
         return config
     if checkpoint.find_latest(run_dir) is not None or config_path.exists():
         raise OutputExistsError(f"{run_dir} already holds a run; pass --resume to continue it "
@@ -149,7 +152,7 @@ def _train_epoch(model, loader: BatchLoader, optimizer, scheduler, task, loss_we
         loss_sum += loss.detach() * len(batch.indices)
         seen += len(batch.indices)
         if step % 10 == 0:  # reading the loss waits for the device; not every step
-            _check_loss(float(loss_sum), desc, step)
+            guards.check_loss(float(loss_sum), desc, step)
             bar.set_postfix(loss=f"{float(loss_sum) / seen:.4f}")
         stop = time.perf_counter() >= deadline
         if distributed and deadline != math.inf:  # every rank stops at the same step
@@ -161,17 +164,10 @@ def _train_epoch(model, loader: BatchLoader, optimizer, scheduler, task, loss_we
     if distributed:
         totals = torch.stack([loss_sum.float(), torch.tensor(float(seen), device=loader.device)])
         dist.all_reduce(totals)
-        _check_loss(float(totals[0]), desc, step)
+        guards.check_loss(float(totals[0]), desc, step)
         return float(totals[0]) / max(float(totals[1]), 1.0), int(totals[1])
-    _check_loss(float(loss_sum), desc, step)
+    guards.check_loss(float(loss_sum), desc, step)
     return float(loss_sum) / max(seen, 1), seen
-
-
-def _check_loss(loss_sum: float, desc: str, step: int) -> None:
-    if not math.isfinite(loss_sum):
-        raise guards.DivergedError(
-            f"training diverged ({desc}, by step {step + 1}): the loss is {loss_sum}; no checkpoint "
-            "of it was saved (best/last keep the last finite epoch); try a lower --lr")
 
 
 @dataclass
@@ -283,7 +279,7 @@ def _setup(config: TrainConfig | None, run_dir: Path, resume: bool, workers: int
             "dataset_options": config.dataset_options, "dataset_root": config.dataset_root,
             # Prediction decodes files to this square size so crops match training.
             "source_size": int(np.asarray(train_set.read_images([0])).shape[1]),
-            "recipe": config.recipe, "galaxyzoo_version": __version__,
+            "recipe": config.recipe, "galaxyzoo_version": __version__, "config": asdict(config),
         }
         return _Run(config, run_dir, dev, ddp, progress, task, metrics, monitor,
                     registry.get_spec("metric", monitor).higher_is_better, net, net,
@@ -316,7 +312,8 @@ def _restore(run: _Run) -> None:
     latest = checkpoint.find_latest(run.run_dir)
     if latest is None:
         return
-    _, saved_weights, state = checkpoint.read_checkpoint(latest, with_state=True)
+    meta, saved_weights, state = checkpoint.read_checkpoint(latest, with_state=True)
+    guards.check_resume(meta.get("config"), json.loads(json.dumps(asdict(run.config))), latest)
     run.net.load_state_dict(saved_weights)
     run.optimizer.load_state_dict(state["optimizer"])
     run.scheduler.load_state_dict(state["scheduler"])
