@@ -25,6 +25,7 @@ and seed), so a leaderboard can be filled by several commands.
 from __future__ import annotations
 
 import math
+import shutil
 import tempfile
 import time
 from dataclasses import asdict
@@ -132,6 +133,10 @@ def run_one(name: str, dataset: str, seed: int, out: Path, *, budget_s: float | 
     config = config_for(name, dataset, seed, **config_options)
     relative = Path("runs", dataset, name, f"seed{seed}")
     run_dir = out / relative
+    if run_dir.exists():  # a rerun of this (dataset, model, seed) replaces the earlier one
+        if progress:
+            print(f"benchmark: replacing the earlier run in {run_dir}", flush=True)
+        shutil.rmtree(run_dir)
     planned = speed = None
     if budget_s is not None and config_options.get("epochs") is None:
         planned, speed = plan_epochs(config, budget_s, workers=workers, device=device)
