@@ -195,10 +195,9 @@ def read_checkpoint(path: Path | str, *, with_state: bool = False) -> tuple[dict
     if meta.get("format_version", 0) > FORMAT_VERSION:
         raise CheckpointError(f"{directory}: checkpoint format {meta['format_version']} is newer "
                               "than this galaxyzoo understands; upgrade galaxyzoo")
-    _verify(directory, MODEL_FILE, marker)  # checksums first, then the schema, then allocation
+    model_state = _load_safetensors(directory / MODEL_FILE)  # bounded by the file's size
+    _verify(directory, MODEL_FILE, marker)
     _verify(directory, META_FILE, marker)
-    guards.check_meta(meta, directory, CheckpointError)
-    model_state = _load_safetensors(directory / MODEL_FILE)
     train_state = None
     if with_state:
         if not (directory / STATE_JSON).exists():
@@ -245,7 +244,8 @@ def load_model(path: Path | str, device: torch.device | str = "cpu") -> tuple[to
     """
     directory = resolve(path)
     meta, state, _ = read_checkpoint(directory)
-    model = guards.build_model(meta["model"], meta["model_options"], num_outputs=meta["num_outputs"],
+    guards.check_meta(meta, directory, CheckpointError)  # after the checksums, before building
+    model = guards.build_model(meta["model"], meta.get("model_options", {}), num_outputs=meta["num_outputs"],
                                in_chans=meta["in_chans"], input_size=meta["input_size"], error=CheckpointError)
     bad = [k for k, v in state.items() if torch.is_floating_point(v) and not bool(torch.isfinite(v).all())]
     if bad:

@@ -109,6 +109,7 @@ def _plain(value):
 
 META_SCHEMA = {"model": str, "num_outputs": int, "in_chans": int, "input_size": int, "model_options": dict,
                "task": dict, "preprocessing": dict, "source_size": int}
+OPTIONAL_META = ("model_options", "task", "preprocessing", "source_size")
 META_BOUNDS = {"num_outputs": (1, 100_000), "in_chans": (1, 64), "input_size": (1, 8192), "source_size": (1, 65536)}
 
 
@@ -116,14 +117,14 @@ def check_meta(meta: Mapping, where: Path | str, error: type[UserError] = UserEr
     """A checkpoint's metadata, checked (after its checksum) before anything is allocated from it."""
     for key, kind in META_SCHEMA.items():
         value = meta.get(key)
-        if key == "source_size" and value is None:
-            continue
+        if key in OPTIONAL_META and key not in meta and not (key == "preprocessing" and "task" in meta):
+            continue  # (a model saved for inference, with a task, must say how it preprocesses)
         if not isinstance(value, kind) or isinstance(value, bool):
             raise error(f"{where}: metadata field {key!r} must be {kind.__name__}, got {value!r:.60}")
         lo, hi = META_BOUNDS.get(key, (None, None))
         if lo is not None and not lo <= value <= hi:
             raise error(f"{where}: metadata field {key!r} = {value} is outside [{lo}, {hi}]")
-    task = meta["task"]
+    task = meta.get("task", {"kind": "", "outputs": [""] * meta["num_outputs"]})
     outputs = task.get("outputs")
     if not isinstance(task.get("kind"), str) or not isinstance(outputs, list) or \
             len(outputs) != meta["num_outputs"] or not all(isinstance(o, str) for o in outputs):
