@@ -162,10 +162,10 @@ def test_a_budget_without_epochs_sets_the_schedule_to_span_it(tmp_path):
     assert run.epochs == run.planned_epochs or run.train_seconds >= 0.9 * 6.0
     assert run.train_seconds <= 6.0 + 2.0
     # With explicit epochs the budget is only the hard stop: nothing is planned.
-    fixed = bm.run_one("two_conv", "synthetic", 1, tmp_path, budget_s=6.0, epochs=2, **TINY)
+    fixed = bm.run_one("two_conv", "synthetic", 1, tmp_path, budget_s=60.0, epochs=2, **TINY)
     assert fixed.planned_epochs is None and fixed.epochs == 2
     # Rerunning the same (dataset, model, seed) replaces the earlier run folder.
-    again = bm.run_one("two_conv", "synthetic", 1, tmp_path, budget_s=6.0, epochs=1, **TINY)
+    again = bm.run_one("two_conv", "synthetic", 1, tmp_path, budget_s=60.0, epochs=1, **TINY)
     assert again.epochs == 1 and json.loads((tmp_path / again.run_dir / "config.json").read_text())["epochs"] == 1
 
 
