@@ -67,7 +67,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         members = len(result.checkpoints)
         print(f"{result.samples} samples" + (f", ensemble of {members} models" if members > 1 else "")
-              + (f", averaged over {result.tta} views" if result.tta > 1 else ""))
+              + (f", averaged over {result.tta} views" if result.tta > 1 else "")
+              + (f"; {result.excluded} unreadable image(s) excluded (listed in metrics.json)"
+                 if result.excluded else ""))
         print(format_table(result.metrics, result.task))
         print(f"\nwritten to {result.out_dir}")
     return 0

@@ -1,6 +1,7 @@
 """Evaluate trained models (one checkpoint or an ensemble) on a dataset split."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -9,7 +10,9 @@ import numpy as np
 
 from .. import registry
 from ..atomic import atomic_write_json
-from ..data.pipeline import BatchLoader, Preprocessing, random_subset
+from ..data.decode import verify_images
+from ..data.inputs import shown
+from ..data.pipeline import BatchLoader, Preprocessing, Subset, random_subset
 from ..errors import UserError
 from ..runtime import resolve_device
 from ..specs import Task
@@ -42,6 +45,7 @@ class Evaluation:
     out_dir: Path
     tta: int = 1
     checkpoints: tuple[Path, ...] = ()  # the resolved checkpoint directories, more than one for an ensemble
+    excluded: int = 0  # samples left out: their images could not be read
 
 
 def evaluate_checkpoint(
@@ -91,6 +95,7 @@ def evaluate_checkpoint(
     if data.task.kind != task.kind or tuple(data.task.outputs) != task.outputs:
         raise UserError(f"dataset {name!r} has outputs {tuple(data.task.outputs)}; the model was "
                          f"trained for {task.kind} with {task.outputs}")
+    data, excluded = readable_only(data)
     if limit is not None:
         data = random_subset(data, limit, seed=0)
     names = metric_names(task, metrics)
@@ -114,7 +119,7 @@ def evaluate_checkpoint(
     atomic_write_json(out / "metrics.json", {
         "checkpoint": str(ckpt_dir), "checkpoints": [str(c) for c in checkpoints], "dataset": name,
         "dataset_options": options, "split": split, "samples": len(data), "tta": tta,
-        "loss": preds.loss, "metrics": values,
+        "loss": preds.loss, "metrics": values, "excluded": len(excluded), "excluded_inputs": excluded,
     })
     if "confusion_matrix" in values:
         label = f"ensemble of {len(members)} models" if ensemble else meta["model"]
@@ -124,4 +129,21 @@ def evaluate_checkpoint(
         mistakes_gallery(data.read_images, list(getattr(data, "ids", range(len(data)))), preds.targets,
                          preds.probabilities, task.outputs, out / "mistakes.png",
                          mode=Preprocessing.from_dict(meta["preprocessing"]).mode)
-    return Evaluation(values, task, len(data), out, tta, checkpoints)
+    return Evaluation(values, task, len(data), out, tta, checkpoints, len(excluded))
+
+
+def readable_only(data):
+    """The samples of a file-backed dataset whose images decode, and a record of each left out:
+    an unreadable image is excluded and counted, never scored as a black one."""
+    paths = getattr(data, "paths", None)
+    if paths is None or not len(paths):
+        return data, []
+    failed = dict(verify_images(list(paths), num_threads=min(os.cpu_count() or 1, 8)))
+    if not failed:
+        return data, []
+    excluded = [{"id": shown(str(data.ids[i])), "path": shown(paths[i]), "reason": e.reason, "message": str(e)}
+                for i, e in sorted(failed.items())]
+    keep = [i for i in range(len(paths)) if i not in failed]
+    if not keep:
+        raise UserError(f"none of the {len(paths)} images can be read (first: {excluded[0]['message']})")
+    return Subset(data, keep), excluded
