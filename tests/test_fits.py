@@ -162,3 +162,22 @@ def test_truncated_table_only_and_missing_band(tmp_path):
     with pytest.raises(DecodeError) as info:
         read_fits(tmp_path / "missing.fits")
     assert info.value.reason == "missing"
+
+
+def test_plain_reader_matches_astropy(tmp_path):
+    from galaxyzoo.data.fits_plain import read_plain
+
+    hdu = fits.ImageHDU(galaxy() * 3, name="R")
+    hdu.scale("int16", option="minmax")  # BSCALE/BZERO integers, as many archives ship them
+    ints = fits.ImageHDU(np.arange(48 * 48, dtype=np.int32).reshape(48, 48), name="Z")
+    ints.header["BLANK"] = 7
+    fits.HDUList([fits.PrimaryHDU(galaxy(seed=3).astype(np.float64)), hdu, ints]).writeto(tmp_path / "m.fits")
+    data = (tmp_path / "m.fits").read_bytes()
+    plain = read_plain(data, 1 << 20)
+    with fits.open(tmp_path / "m.fits") as hdul:
+        expected = [np.asarray(h.data, np.float32) for h in hdul]
+    assert [h.get("EXTNAME", "") for h, _ in plain] == ["", "R", "Z"]
+    for (_, got), want in zip(plain, expected):
+        assert np.allclose(got, want, equal_nan=True, rtol=1e-6)
+    assert np.isnan(plain[2][1][0, 7])  # BLANK → NaN
+    assert read_plain(data[:-2880], 1 << 20) is None  # cut short: astropy's turn (it names the reason)
