@@ -29,7 +29,8 @@ import safetensors.torch
 import torch
 
 from ..atomic import atomic_write_bytes, atomic_write_json
-from ..errors import CheckpointError
+from .. import registry
+from ..errors import CheckpointError, UserError
 from . import guards
 
 FORMAT = "galaxyzoo-checkpoint"
@@ -245,7 +246,7 @@ def load_model(path: Path | str, device: torch.device | str = "cpu") -> tuple[to
     directory = resolve(path)
     meta, state, _ = read_checkpoint(directory)
     guards.check_meta(meta, directory, CheckpointError)  # after the checksums, before building
-    model = guards.build_model(meta["model"], meta.get("model_options", {}), num_outputs=meta["num_outputs"],
+    model = build_model(meta["model"], meta.get("model_options", {}), num_outputs=meta["num_outputs"],
                                in_chans=meta["in_chans"], input_size=meta["input_size"], error=CheckpointError)
     bad = [k for k, v in state.items() if torch.is_floating_point(v) and not bool(torch.isfinite(v).all())]
     if bad:
@@ -257,3 +258,28 @@ def load_model(path: Path | str, device: torch.device | str = "cpu") -> tuple[to
         raise CheckpointError(f"{directory}: weights do not fit model {meta['model']!r}: {exc}") from None
     model.to(device).eval()
     return model.to(memory_format=torch.channels_last), meta, directory
+
+
+def build_model(name: str, options: Mapping, *, num_outputs: int, in_chans: int, input_size: int,
+                error: type[UserError] = UserError) -> torch.nn.Module:
+    """Build a registered model and run one tiny batch through it (eval mode, no gradients, no
+    randomness used), so bad ``--model-opt`` values or an input size the model cannot take
+    are one clear error before any work, not a traceback mid-run."""
+    what = f"model {name!r} with input size {input_size}" + (f" and options {dict(options)}" if options else "")
+    try:
+        model = registry.create_model(name, num_outputs=num_outputs, in_chans=in_chans,
+                                      input_size=input_size, **options)
+    except UserError:
+        raise
+    except Exception as exc:  # a builder's TypeError/ValueError on a bad option value
+        raise error(f"cannot build {what}: {type(exc).__name__}: {exc}") from None
+    was_training = model.training
+    try:
+        with torch.no_grad():
+            model.eval()
+            model(torch.zeros(2, in_chans, input_size, input_size))
+    except Exception as exc:
+        raise error(f"{what} fails on a {input_size}-px input: {type(exc).__name__}: {exc}") from None
+    finally:
+        model.train(was_training)
+    return model

@@ -11,7 +11,6 @@ from typing import Iterator, Mapping
 
 import torch
 
-from .. import registry
 from ..errors import UserError
 
 LOCK_NAME = ".galaxyzoo.lock"
@@ -19,31 +18,6 @@ LOCK_NAME = ".galaxyzoo.lock"
 
 class DivergedError(UserError):
     """Training produced a non-finite loss, metric or weight."""
-
-
-def build_model(name: str, options: Mapping, *, num_outputs: int, in_chans: int, input_size: int,
-                error: type[UserError] = UserError) -> torch.nn.Module:
-    """Build a registered model and run one tiny batch through it (eval mode, no gradients, no
-    randomness used), so bad ``--model-opt`` values or an input size the model cannot take
-    are one clear error before any work, not a traceback mid-run."""
-    what = f"model {name!r} with input size {input_size}" + (f" and options {dict(options)}" if options else "")
-    try:
-        model = registry.create_model(name, num_outputs=num_outputs, in_chans=in_chans,
-                                      input_size=input_size, **options)
-    except UserError:
-        raise
-    except Exception as exc:  # a builder's TypeError/ValueError on a bad option value
-        raise error(f"cannot build {what}: {type(exc).__name__}: {exc}") from None
-    was_training = model.training
-    try:
-        with torch.no_grad():
-            model.eval()
-            model(torch.zeros(2, in_chans, input_size, input_size))
-    except Exception as exc:
-        raise error(f"{what} fails on a {input_size}-px input: {type(exc).__name__}: {exc}") from None
-    finally:
-        model.train(was_training)
-    return model
 
 
 def non_finite(tensors: Mapping[str, torch.Tensor]) -> list[str]:

@@ -260,7 +260,7 @@ def _setup(config: TrainConfig | None, run_dir: Path, resume: bool, workers: int
     monitor = _choose_monitor(config, metrics)
     prep = Preprocessing.from_dict({"size": config.input_size, **config.preprocess})
 
-    net = guards.build_model(config.model, config.model_options, num_outputs=task.num_outputs,
+    net = checkpoint.build_model(config.model, config.model_options, num_outputs=task.num_outputs,
                              in_chans=prep.channels, input_size=config.input_size)
     from .preflight import check_training; check_training(config, net, train_set, val_set, prep)  # before any work
     net = net.to(dev).to(memory_format=torch.channels_last)
