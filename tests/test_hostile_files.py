@@ -209,3 +209,22 @@ def test_predict_checks_its_output_before_any_work(run, tmp_path):
     with pytest.raises(UserError):
         predict_files(run, [image], tmp_path / "ok.csv", batch_size=0, progress=False)
     assert (tmp_path / "ok.csv").read_bytes() == kept
+
+
+def test_catalog_paths_are_confined_to_the_folder_and_bom_is_accepted(tmp_path):
+    """Class 5 (part): a catalog row reaching outside its folder is refused, naming the line;
+    a UTF-8 BOM in the header is accepted."""
+    from galaxyzoo.data.inputs import catalog_images
+    _good(tmp_path / "img", [b"a.jpg"])
+    (tmp_path / "secret.jpg").write_bytes(b"x")
+    (tmp_path / "ok.csv").write_bytes("\ufeffGalaxyID,file\na,a.jpg\n".encode())
+    assert list(catalog_images(tmp_path / "ok.csv", tmp_path / "img", "GalaxyID", "file")) == \
+        [("a", os.path.join(tmp_path / "img", "a.jpg"))]
+    for value in ("../secret.jpg", str(tmp_path / "secret.jpg")):
+        (tmp_path / "bad.csv").write_text(f"GalaxyID,file\na,a.jpg\nb,{value}\n")
+        with pytest.raises(UserError, match="line 3.*outside"):
+            list(catalog_images(tmp_path / "bad.csv", tmp_path / "img", "GalaxyID", "file"))
+    (tmp_path / "bad.csv").write_text("GalaxyID\n../secret\n")
+    with pytest.raises(UserError, match="outside"):
+        list(catalog_images(tmp_path / "bad.csv", tmp_path / "img", "GalaxyID"))
+    assert list(catalog_images(tmp_path / "bad.csv", tmp_path / "img", "GalaxyID", allow_outside=True))

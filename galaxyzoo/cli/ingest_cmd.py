@@ -53,6 +53,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--decoder", default="full", choices=["full", "roi"],
                         help="full: decode the whole JPEG (default); roi: decode only the ROI's blocks "
                              "(libjpeg-turbo build; crops within a few levels of full's, not byte-identical)")
+    parser.add_argument("--allow-outside-paths", action="store_true",
+                        help="let catalog paths lead outside SRC (refused by default)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     add_engine_args(parser)
     parser.set_defaults(func=run)
@@ -73,7 +75,8 @@ def run(args: argparse.Namespace) -> int:
                          threshold=args.threshold, pad=args.pad, shard_size=args.shard_size,
                          decoder=args.decoder)
     if args.catalog:
-        inputs = catalog_images(args.catalog, args.src, args.id_column, args.path_column)
+        inputs = catalog_images(args.catalog, args.src, args.id_column, args.path_column,
+                                allow_outside=args.allow_outside_paths)
     else:
         inputs = walk_images(args.src)
     if args.engine == "dask":

@@ -67,27 +67,35 @@ def shown(text: str) -> str:
 
 
 def catalog_images(csv_path: str | os.PathLike, folder: str | os.PathLike, id_column: str,
-                   path_column: str | None = None) -> Iterator[tuple[str, str]]:
+                   path_column: str | None = None, *, allow_outside: bool = False) -> Iterator[tuple[str, str]]:
     """(id, path) per catalog row, streaming: the path column (relative to ``folder``) or the
     first of ``folder/<id>.jpg|.jpeg|.png`` that exists (``.jpg`` when none does: the row then
-    gets a ``missing`` error). Missing columns are reported at once, before any row is read."""
-    with open(csv_path, newline="") as f:
+    gets a ``missing`` error). Missing columns are reported at once, before any row is read.
+    A UTF-8 byte-order mark is accepted. A path (or id) leading outside ``folder`` (``..``, an
+    absolute path, a symlink out) is refused, naming the row, unless ``allow_outside``."""
+    with open(csv_path, newline="", encoding="utf-8-sig") as f:
         header = next(csv.reader(f), [])
     for name in filter(None, (id_column, path_column)):
         if name not in header:
             raise UserError(f"{csv_path}: no column {name!r} (columns: {header})")
-    return _catalog_rows(csv_path, folder, id_column, path_column)
+    return _catalog_rows(csv_path, folder, id_column, path_column, allow_outside)
 
 
-def _catalog_rows(csv_path, folder, id_column, path_column) -> Iterator[tuple[str, str]]:
-    with open(csv_path, newline="") as f:
-        for row in csv.DictReader(f):
-            ident = row[id_column].strip()
+def _catalog_rows(csv_path, folder, id_column, path_column, allow_outside) -> Iterator[tuple[str, str]]:
+    inside = os.path.realpath(folder)
+    with open(csv_path, newline="", encoding="utf-8-sig") as f:
+        for line, row in enumerate(csv.DictReader(f), start=2):
+            ident = (row[id_column] or "").strip()
             if path_column:
-                yield ident, os.path.join(folder, row[path_column])
-                continue
-            candidates = [os.path.join(folder, ident + s) for s in IMAGE_SUFFIXES]
-            yield ident, next((c for c in candidates if os.path.exists(c)), candidates[0])
+                path = os.path.join(folder, row[path_column] or "")
+            else:
+                candidates = [os.path.join(folder, ident + s) for s in IMAGE_SUFFIXES]
+                path = next((c for c in candidates if os.path.exists(c)), candidates[0])
+            real = os.path.realpath(path)
+            if not allow_outside and os.path.commonpath([inside, real]) != inside:
+                raise UserError(f"{csv_path}, line {line}: image path {shown(path)!r} leads outside {shown(str(folder))!r}; "
+                                "fix the catalog (or allow paths outside the folder explicitly)")
+            yield ident, path
 
 
 def expand_inputs(inputs: Iterable[str | os.PathLike]) -> list[Path]:
