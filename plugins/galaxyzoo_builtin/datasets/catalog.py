@@ -37,7 +37,7 @@ from .base import (
 )
 from .known import CATALOG_LAYOUT
 
-IMAGE_EXTENSIONS: tuple[str, ...] = (".jpg", ".jpeg", ".png")
+IMAGE_EXTENSIONS: tuple[str, ...] = (".jpg", ".jpeg", ".png", ".fits", ".fit", ".fts", ".fz")  # FITS: galaxyzoo[fits]
 NO_LABEL = frozenset({"", "nan", "NaN", "NA"})
 
 
