@@ -146,10 +146,11 @@ def ingest(src: PathLike, out: PathLike, *, catalog: PathLike | None = None, id_
     return manifest
 
 
-def catalog_items(catalog: PathLike, folder: PathLike, id_column: str, path_column: str | None = None):
+def catalog_items(catalog: PathLike, folder: PathLike, id_column: str, path_column: str | None = None,
+                  *, allow_outside: bool = False):
     """(id, path) pairs of a catalog in any readable table format (see ``read_table``):
     ``path_column`` relative to ``folder``, else the first ``folder/<id><image suffix>`` that
-    exists."""
+    exists. A path leading outside ``folder`` is refused unless ``allow_outside``."""
     from .data.inputs import IMAGE_SUFFIXES
     from .data.tables import read_table
     from .errors import UserError
@@ -158,7 +159,7 @@ def catalog_items(catalog: PathLike, folder: PathLike, id_column: str, path_colu
     for name in filter(None, (id_column, path_column)):
         if name not in frame.columns:
             raise UserError(f"{catalog}: no column {name!r} (columns: {list(frame.columns)})")
-    items = []
+    items, inside = [], os.path.realpath(folder)
     for k, ident in enumerate(frame[id_column]):
         ident = str(ident).strip()
         if path_column:
@@ -166,6 +167,9 @@ def catalog_items(catalog: PathLike, folder: PathLike, id_column: str, path_colu
             continue
         candidates = [os.path.join(folder, ident + s) for s in IMAGE_SUFFIXES]
         items.append((ident, next((c for c in candidates if os.path.exists(c)), candidates[0])))
+    for k, (_, path) in enumerate(items):
+        if not allow_outside and os.path.commonpath([inside, os.path.realpath(path)]) != inside:
+            raise UserError(f"{catalog}, row {k + 1}: image path {path!r} leads outside {str(folder)!r}")
     return items
 
 

@@ -32,3 +32,12 @@ def fits_kwargs(args: argparse.Namespace) -> dict:
     if args.asinh_q <= 0:
         raise UserError("--asinh-q must be positive")
     return dict(bands=args.bands, stretch=args.stretch, q=args.asinh_q, scales=args.band_scales)
+
+
+def apply_fits_env(args: argparse.Namespace) -> None:
+    """Set the FITS options for this command's process and the worker processes it starts."""
+    import os
+
+    from ..data.fits import FitsOptions
+
+    os.environ.update(FitsOptions(**fits_kwargs(args)).to_env())
