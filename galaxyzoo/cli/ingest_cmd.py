@@ -6,6 +6,7 @@ from pathlib import Path
 
 from ..errors import UserError
 from .engine_options import add_engine_args, check_local_engine
+from .fits_options import add_fits_args, apply_fits_env
 from .run_options import MAX_SIZE, MAX_WORKERS, float_in, int_in, one_line_errors
 
 
@@ -57,6 +58,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="let catalog paths lead outside SRC (refused by default)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     add_engine_args(parser)
+    add_fits_args(parser)
     parser.set_defaults(func=run)
 
 
@@ -74,11 +76,17 @@ def run(args: argparse.Namespace) -> int:
     opts = IngestOptions(size=args.size, mode=None if args.mode == "none" else args.mode,
                          threshold=args.threshold, pad=args.pad, shard_size=args.shard_size,
                          decoder=args.decoder)
-    if args.catalog:
+    if args.catalog and not str(args.catalog).lower().endswith(".csv"):  # Parquet, FITS table, VOTable, ECSV
+        from ..api import catalog_items
+
+        inputs = catalog_items(args.catalog, args.src, args.id_column, args.path_column,
+                               allow_outside=args.allow_outside_paths)
+    elif args.catalog:
         inputs = catalog_images(args.catalog, args.src, args.id_column, args.path_column,
                                 allow_outside=args.allow_outside_paths)
     else:
         inputs = walk_images(args.src)
+    apply_fits_env(args)  # FITS cutouts: bands and stretch, here and in the workers
     if args.engine == "dask":
         from ..workflows.dask_engine import dask_client, dask_ingest
 
