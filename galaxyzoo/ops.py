@@ -26,7 +26,6 @@ on the CPU (copied there and back) after one warning that says why.
 """
 from __future__ import annotations
 
-import math
 import warnings
 from contextlib import nullcontext
 from typing import Any
@@ -35,75 +34,16 @@ import numpy as np
 import torch
 
 from . import _native
+from .cuda_backend import _device_index, _device_reason, cuda_available, cuda_unavailable_reason  # noqa: F401
+from .op_arguments import (_choice, _cos_sin_degrees, _mode, _normalisation, _size, _threads,  # noqa: F401
+                           _threshold)
 
 __all__ = ["check_cuda_inputs", "crop_resize", "cuda_available", "cuda_unavailable_reason", "find_roi",
            "preprocess"]
 
-_MODES = {"seed": _native.MODE_SEED, "central": _native.MODE_CENTRAL}
 _INTERPS = {"area": _native.INTERP_AREA, "bilinear": _native.INTERP_BILINEAR}
 _OUT_DTYPES = {"float32": torch.float32, "uint8": torch.uint8}
-
-
-MIN_CAPABILITY = (8, 0)  # the build targets sm_80 and newer (CMakeLists.txt)
-_DEVICE_REASONS: dict[int, str | None] = {}
-_WARNED: set[str] = set()
-
-
-def cuda_unavailable_reason(device=None) -> str | None:
-    """Why CUDA tensors (on ``device``, default the current one) cannot be preprocessed by the
-    CUDA backend here, or None when they can: the module, the driver against the runtime it
-    was built with, the device count, the compute capability and whether the kernels load."""
-    try:
-        from . import _native_cuda
-    except ImportError as exc:
-        return f"galaxyzoo was built without its CUDA backend (no nvcc at build time): {exc}"
-    if not hasattr(_native_cuda, "crop_resize"):
-        return "the CUDA backend of this build has no preprocessing kernels"
-    if not torch.cuda.is_available():
-        return "torch sees no CUDA device"
-    index = _device_index(device)
-    if not isinstance(index, int):
-        index = torch.cuda.current_device()
-    if index not in _DEVICE_REASONS:
-        _DEVICE_REASONS[index] = _device_reason(_native_cuda, index)
-    return _DEVICE_REASONS[index]
-
-
-def _device_reason(cuda, index: int) -> str | None:
-    """The checks behind :func:`cuda_unavailable_reason` for one device (run once, cached)."""
-    runtime = getattr(cuda, "runtime_version", lambda: 0)()
-    driver = getattr(cuda, "driver_version", lambda: 0)()
-
-    def version(v: int) -> str:
-        return f"{v // 1000}.{v % 1000 // 10}"
-
-    if cuda.device_count() == 0:
-        if driver and runtime and driver < runtime:
-            return (f"the CUDA driver supports CUDA {version(driver)}, older than the CUDA {version(runtime)} "
-                    "runtime galaxyzoo was built with (update the driver or rebuild with an older toolkit)")
-        return "galaxyzoo's CUDA runtime sees no device (driver missing or unusable)"
-    if index >= cuda.device_count():
-        return f"cuda:{index} is not visible to galaxyzoo's CUDA runtime ({cuda.device_count()} devices)"
-    if not hasattr(cuda, "device_capability"):
-        return None
-    built = getattr(cuda, "BUILT_ARCHITECTURES", "?")
-    cap = cuda.device_capability(index)
-    if not cap:
-        return f"cannot query the compute capability of cuda:{index}"
-    major, minor = (int(x) for x in cap.split("."))
-    if (major, minor) < MIN_CAPABILITY:
-        return (f"cuda:{index} has compute capability {cap}; galaxyzoo's kernels need "
-                f"{MIN_CAPABILITY[0]}.{MIN_CAPABILITY[1]} or newer (built for {built})")
-    error = cuda.kernel_image_error(index)
-    if error:
-        return f"no kernel of this build loads on cuda:{index} (capability {cap}, built for {built}): {error}"
-    return None
-
-
-def cuda_available(device=None) -> bool:
-    """Whether :func:`preprocess` runs CUDA tensors on the CUDA backend (see
-    :func:`cuda_unavailable_reason`)."""
-    return cuda_unavailable_reason(device) is None
+_WARNED: set[str] = set()  # reasons already warned about (once each)
 
 
 def check_cuda_inputs(device=None) -> None:
@@ -267,42 +207,6 @@ def _device_rotation(angles: torch.Tensor, n: int, device: torch.device) -> torc
     return _cos_sin_degrees(a).to(torch.float32).contiguous()
 
 
-# 1/k! as float64: the Taylor coefficients of sin and cos on [-pi/4, pi/4] (the x**21 and
-# x**22 terms are below 2**-60 of the result).
-_SIN = [(-1.0) ** m / math.factorial(2 * m + 1) for m in range(10)]
-_COS = [(-1.0) ** m / math.factorial(2 * m) for m in range(11)]
-_DEG = math.pi / 180.0
-
-
-def _cos_sin_degrees(a: torch.Tensor) -> torch.Tensor:
-    """float64 N×2 (cos, sin) of float64 degrees, on a's device, bit-identical on every device:
-    only IEEE +, -, *, /, fmod and round (each its own kernel, so never contracted into an
-    FMA), no library sin/cos whose last bit differs between the CPU and CUDA. Exact multiples
-    of 90 (a / 90 an integer, the old rule) give exact 0/±1, so they take the integer path.
-    Non-finite angles give NaN."""
-    a = torch.remainder(a, 360.0)  # fmod-based: exact
-    quarter = a / 90.0
-    q = torch.round(quarter)
-    right = quarter == q
-    d = a - q * 90.0  # in [-45, 45]; exact (Sterbenz)
-    x = d * _DEG
-    x2 = x * x
-    s = torch.full_like(x, _SIN[-1])
-    for coef in reversed(_SIN[:-1]):
-        s = s * x2 + coef
-    s = s * x
-    c = torch.full_like(x, _COS[-1])
-    for coef in reversed(_COS[:-1]):
-        c = c * x2 + coef
-    k = torch.remainder(q, 4.0)  # quadrant 0..3 (NaN stays NaN)
-    one, zero = torch.ones_like(x), torch.zeros_like(x)
-    c, s = torch.where(right, one, c), torch.where(right, zero, s)
-    cos = torch.where(k == 0, c, torch.where(k == 1, -s, torch.where(k == 2, -c, s)))
-    sin = torch.where(k == 0, s, torch.where(k == 1, c, torch.where(k == 2, -s, -c)))
-    # NaN angles: k is NaN and every comparison false, so cos = s, sin = -c: NaN both.
-    return torch.stack([cos + 0.0, sin + 0.0], 1)  # + 0.0: no negative zeros
-
-
 def _flips(flips, n: int, device: torch.device) -> torch.Tensor | None:
     if flips is None:
         return None
@@ -334,28 +238,6 @@ def _device_flips(flips: torch.Tensor, n: int, device: torch.device) -> torch.Te
     _flag(device, _BAD_FLIP, bad.any())
     # 255 (not a wrapped value that might look valid) poisons the image in the kernel.
     return torch.where(bad, 255, f).to(torch.uint8).contiguous()
-
-
-def _normalisation(mean, std, channels: int, dtype: torch.dtype):
-    if (mean is not None or std is not None) and dtype != torch.float32:
-        raise ValueError("mean/std apply to float32 output only")
-
-    def three(value, default: float, name: str) -> list[float]:
-        if value is None:
-            return [default] * 3
-        v = np.atleast_1d(np.asarray(value, dtype=np.float64)).tolist()
-        if len(v) not in (1, channels):
-            raise ValueError(f"{name} must have 1 or {channels} values, got {len(v)}")
-        if len(v) == 1:
-            v = v * 3
-        if not all(math.isfinite(x) for x in v):
-            raise ValueError(f"{name} must be finite")
-        return [float(x) for x in v]
-
-    std3 = three(std, 1.0, "std")
-    if any(s == 0 for s in std3):
-        raise ValueError("std must be non-zero")
-    return three(mean, 0.0, "mean"), std3
 
 
 # --- argument checks ----------------------------------------------------------------------
@@ -410,44 +292,6 @@ def _device_boxes(b: torch.Tensor, h: int, w: int, device: torch.device) -> torc
     return torch.where(bad[:, None], 0, b).to(torch.int32).contiguous()
 
 
-def _mode(mode) -> int:
-    return _MODES[_choice("mode", mode, _MODES)]
-
-
-def _threshold(threshold) -> int:
-    if isinstance(threshold, str):
-        if threshold != "auto":
-            raise ValueError(f"threshold must be 'auto' or an int 0..255, got {threshold!r}")
-        return -1
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, np.integer)):
-        raise TypeError(f"threshold must be 'auto' or an int 0..255, got {threshold!r}")
-    if not 0 <= threshold <= 255:
-        raise ValueError(f"threshold must be 0..255, got {threshold}")
-    return int(threshold)
-
-
-def _size(size) -> int:
-    if isinstance(size, bool) or not isinstance(size, (int, np.integer)):
-        raise TypeError(f"size must be an int, got {size!r}")
-    if not 1 <= size <= 4096:
-        raise ValueError(f"size must be 1..4096, got {size}")
-    return int(size)
-
-
-def _choice(name: str, value: Any, options: dict) -> Any:
-    if value not in options:
-        raise ValueError(f"{name} must be one of {sorted(options)}, got {value!r}")
-    return value
-
-
-def _threads(num_threads: int | None) -> int:
-    if num_threads is None:
-        return 0  # all cores
-    if isinstance(num_threads, bool) or not isinstance(num_threads, (int, np.integer)) or num_threads < 1:
-        raise ValueError(f"num_threads must be a positive int or None, got {num_threads!r}")
-    return int(num_threads)
-
-
 # --- backends -----------------------------------------------------------------------------
 
 def _is_cuda(images) -> bool:
@@ -491,15 +335,6 @@ _ERROR_MESSAGES = {_BAD_ANGLE: "angles must be finite",
                    _BAD_FLIP: "integer flips must be 0..3 (bit 0 horizontal, bit 1 vertical)",
                    _BAD_BOX: "a box is empty or outside its image"}
 _ERROR_FLAGS: dict[Any, torch.Tensor] = {}
-
-
-def _device_index(device) -> Any:
-    if device is None:
-        return torch.cuda.current_device() if torch.cuda.is_available() else None
-    device = torch.device("cuda", device) if isinstance(device, int) else torch.device(device)
-    if device.type == "cuda":
-        return device.index if device.index is not None else torch.cuda.current_device()
-    return str(device)
 
 
 def _flag(device: torch.device, bit: int, any_bad: torch.Tensor) -> None:
