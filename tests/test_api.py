@@ -151,3 +151,21 @@ def test_cli_predict_fits_with_gallery(run, tmp_path):
     frame = read_table(tmp_path / "c.csv")
     assert list(frame.columns[:4]) == ["id", "path", "ra", "dec"]
     assert Image.open(tmp_path / "g.png").size[0] > 300
+
+
+def test_cli_ingest_fits_with_a_votable_catalog(tmp_path):
+    import subprocess
+    import sys
+
+    folder = fits_cutouts(tmp_path / "cutouts", n=3)
+    Table({"GalaxyID": ["gal0", "gal2"]}).write(tmp_path / "cat.vot", format="votable")
+    done = subprocess.run([sys.executable, "-m", "galaxyzoo.cli", "ingest", str(folder), "--out", str(tmp_path / "s"),
+                           "--catalog", str(tmp_path / "cat.vot"), "--size", "32", "--workers", "0", "--quiet",
+                           "--bands", "2,1,0", "--stretch", "linear"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    manifest = read_table(tmp_path / "s" / "manifest.csv")
+    assert list(manifest["id"]) == ["gal0", "gal2"] and (manifest["status"] == "ok").all()
+    Table({"GalaxyID": ["../outside"]}).write(tmp_path / "bad.ecsv", format="ascii.ecsv")
+    done = subprocess.run([sys.executable, "-m", "galaxyzoo.cli", "ingest", str(folder), "--out", str(tmp_path / "t"),
+                           "--catalog", str(tmp_path / "bad.ecsv")], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2 and "leads outside" in done.stderr
