@@ -11,7 +11,8 @@
 - the CLI, ``galaxyzoo ingest`` (``--decoder full`` and ``roi``) on N files minus on N/10
   files, so start-up is excluded.
 
-Every rate is images/s, best of R; ratios are to the seed pipeline in the same run. The N
+Every rate is images/s, best of R rounds (each round runs every case once, so load spikes
+spread over all of them); ratios are to the seed pipeline in the same run. The N
 files are copied to a temporary folder first (a subset of ``../shared/data/gz2_sample``,
 repeated when N exceeds it). Wall time on a shared machine is noisy: compare ratios.
 """
@@ -53,13 +54,13 @@ def _crop_chunk(blobs: list[bytes]) -> int:
     return len(crop_blobs(blobs, OPTS).pixels)
 
 
-def best_rate(fn, n: int, repeats: int) -> float:
-    best = float("inf")
-    for _ in range(repeats):
+def timed(fn):
+    """A function returning the seconds one call of ``fn`` takes."""
+    def seconds() -> float:
         start = time.perf_counter()
         fn()
-        best = min(best, time.perf_counter() - start)
-    return n / best
+        return time.perf_counter() - start
+    return seconds
 
 
 def cli_seconds(src: Path, out: Path, decoder: str, workers: int) -> float:
@@ -90,33 +91,34 @@ def main() -> None:
                 shutil.copyfile(files[i % len(files)], small / f"{i:07d}.jpg")
         paths = sorted(str(p) for p in big.iterdir())
         blobs = [Path(p).read_bytes() for p in paths]
-        rates: dict[str, float] = {}
-        with ProcessPoolExecutor(cores) as pool:
-            list(pool.map(_seed_files, [paths[:8]] * cores))  # start the workers
-            chunks = [paths[i:i + CHUNK] for i in range(0, n, CHUNK)]
-            rates[f"seed pipeline (cv2.imread + seed ROI + INTER_AREA), {cores} processes, from disk"] = \
-                best_rate(lambda: sum(pool.map(_seed_files, chunks)), n, repeats)
-            for d in (1, 2, 4, 8):
-                side = -(-424 // d)
-                rates[f"decode only 1/{d} (simplejpeg), 1 core"] = best_rate(
-                    lambda: [simplejpeg.decode_jpeg(b, min_height=side, min_width=side) for b in blobs], n, repeats)
-            rates["in-memory pipeline (crop_blobs), 1 core"] = best_rate(lambda: crop_blobs(blobs, OPTS), n, repeats)
-            byte_chunks = [blobs[i:i + CHUNK] for i in range(0, n, CHUNK)]
-            list(pool.map(_crop_chunk, byte_chunks[:cores]))
-            rates[f"in-memory pipeline (crop_blobs), {cores} processes"] = best_rate(
-                lambda: sum(pool.map(_crop_chunk, byte_chunks)), n, repeats)
+        cases: dict[str, tuple] = {}  # name -> (seconds function, images); timed round-robin
+        pool = ProcessPoolExecutor(cores)
+        list(pool.map(_seed_files, [paths[:8]] * cores))  # start the workers
+        chunks = [paths[i:i + CHUNK] for i in range(0, n, CHUNK)]
+        byte_chunks = [blobs[i:i + CHUNK] for i in range(0, n, CHUNK)]
+        cases[f"seed pipeline (cv2.imread + seed ROI + INTER_AREA), {cores} processes, from disk"] = (
+            timed(lambda: sum(pool.map(_seed_files, chunks))), n)
+        for d in (1, 2, 4, 8):
+            side = -(-424 // d)
+            cases[f"decode only 1/{d} (simplejpeg), 1 core"] = (timed(
+                lambda side=side: [simplejpeg.decode_jpeg(b, min_height=side, min_width=side) for b in blobs]), n)
+        cases["in-memory pipeline (crop_blobs), 1 core"] = (timed(lambda: crop_blobs(blobs, OPTS)), n)
+        cases[f"in-memory pipeline (crop_blobs), {cores} processes"] = (
+            timed(lambda: sum(pool.map(_crop_chunk, byte_chunks))), n)
         if roi_decode.AVAILABLE:
             for denom in (8, 2):
-                rates[f"ROI decoder (ROI at 1/{denom}), 1 core"] = best_rate(
-                    lambda: roi_decode.decode_roi(blobs, 64, roi_denom=denom), n, repeats)
+                cases[f"ROI decoder (ROI at 1/{denom}), 1 core"] = (
+                    timed(lambda denom=denom: roi_decode.decode_roi(blobs, 64, roi_denom=denom)), n)
         for decoder in ("full", "roi") if roi_decode.AVAILABLE else ("full",):
-            best = float("inf")
-            for _ in range(repeats):
-                t_big = cli_seconds(big, Path(tmp, "out"), decoder, cores)
-                t_small = cli_seconds(small, Path(tmp, "out"), decoder, cores)
-                best = min(best, t_big - t_small)
-            rates[f"galaxyzoo ingest --decoder {decoder} --workers {cores}, (N - N/10) / (t(N) - t(N/10))"] = \
-                (n - n // 10) / best
+            cases[f"galaxyzoo ingest --decoder {decoder} --workers {cores}, (N - N/10) / (t(N) - t(N/10))"] = (
+                lambda decoder=decoder: cli_seconds(big, Path(tmp, "out"), decoder, cores)
+                - cli_seconds(small, Path(tmp, "out"), decoder, cores), n - n // 10)
+        best = {name: float("inf") for name in cases}
+        for _ in range(repeats):
+            for name, (seconds, _) in cases.items():
+                best[name] = min(best[name], seconds())
+        pool.shutdown()
+        rates = {name: cases[name][1] / best[name] for name in cases}
     seed = next(iter(rates.values()))
     print(f"{n} real GZ2 JPEGs (424x424) -> 64x64, {cores} cores, best of {repeats}")
     for name, rate in rates.items():

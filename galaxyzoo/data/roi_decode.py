@@ -16,7 +16,7 @@ the native decoder :data:`AVAILABLE` is False and every blob falls back.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -76,3 +76,34 @@ def decode_roi(
         elif status == _JPEG_ERROR:
             outcomes[i] = _jpeg_failure(blobs[i], ValueError(message))
     return out, info, outcomes
+
+
+def crop_with_fallback(blobs: Sequence, size: int, mode: str | None, threshold: int | str, pad: float,
+                       fallback: Callable) -> tuple[np.ndarray, list, list, list, list]:
+    """Ingest's crops of ``blobs`` (bytes, or the DecodeError reading them): (uint8 M×3×S×S
+    crops of the M good ones in order, and per blob its box in original pixels, original and
+    decoded (h, w), error). Blobs this decoder does not take go through ``fallback`` (a
+    function of a list of blobs returning the same five fields as attributes ``pixels``,
+    ``boxes``, ``original``, ``decoded``, ``errors``, e.g. ingest's ``crop_blobs``)."""
+    n = len(blobs)
+    pixels, info, outcomes = decode_roi(blobs, size, mode=mode, threshold=threshold, pad=pad)
+    rest = [i for i in range(n) if outcomes[i] == FALLBACK]
+    other = fallback([blobs[i] for i in rest])
+    boxes, original, decoded, errors = [None] * n, [None] * n, [None] * n, [None] * n
+    taken = {}
+    good_rest = iter(other.pixels)
+    for j, i in enumerate(rest):
+        boxes[i], original[i], decoded[i], errors[i] = other.boxes[j], other.original[j], other.decoded[j], other.errors[j]
+        if errors[i] is None:
+            taken[i] = next(good_rest)
+    for i in range(n):
+        if outcomes[i] is None:
+            decoded[i], original[i] = tuple(int(v) for v in info[i, 4:6]), tuple(int(v) for v in info[i, 6:8])
+            sy, sx = original[i][0] / decoded[i][0], original[i][1] / decoded[i][1]  # as ingest's to_original
+            scaled = np.asarray(info[i, :4], np.float64) * np.array([sx, sy, sx, sy])
+            boxes[i], taken[i] = np.rint(scaled).astype(np.int64).tolist(), pixels[i]
+        elif outcomes[i] != FALLBACK:
+            errors[i] = outcomes[i]
+    good = sorted(taken)
+    crops = np.stack([taken[i] for i in good]) if good else np.empty((0, 3, size, size), np.uint8)
+    return crops, boxes, original, decoded, errors

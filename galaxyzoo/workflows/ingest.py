@@ -62,8 +62,7 @@ class IngestOptions:
     def __post_init__(self) -> None:
         if self.size < 1 or self.shard_size < 1:
             raise UserError("size and shard_size must be >= 1")
-        if self.decoder not in ("full", "roi"):
-            raise UserError(f"decoder must be 'full' or 'roi', got {self.decoder!r}")
+        if self.decoder not in ("full", "roi"): raise UserError(f"decoder must be 'full' or 'roi', got {self.decoder!r}")  # noqa: E701
 
 
 @dataclass
@@ -193,33 +192,10 @@ def _crop(images: list[np.ndarray], opts: IngestOptions) -> tuple[np.ndarray, np
 
 
 def crop_blobs_roi(blobs: Sequence[bytes | DecodeError], opts: IngestOptions) -> Crops:
-    """:func:`crop_blobs` through the ROI-only JPEG decoder (:mod:`galaxyzoo.data.roi_decode`);
-    what it does not handle (PNG, FITS, CMYK JPEGs, no libjpeg-turbo) goes through crop_blobs."""
-    from ..data.roi_decode import FALLBACK, decode_roi
-
-    n = len(blobs)
-    pixels, info, outcomes = decode_roi(blobs, opts.size, mode=opts.mode, threshold=opts.threshold, pad=opts.pad)
-    rest = [i for i in range(n) if outcomes[i] == FALLBACK]
-    other = crop_blobs([blobs[i] for i in rest], opts)
-    result = Crops(np.empty(0), [None] * n, [None] * n, [None] * n, [None] * n)
-    taken: dict[int, np.ndarray] = {}
-    for j, i in enumerate(rest):
-        result.boxes[i], result.original[i] = other.boxes[j], other.original[j]
-        result.decoded[i], result.errors[i] = other.decoded[j], other.errors[j]
-    good_rest = [i for j, i in enumerate(rest) if other.errors[j] is None]
-    for k, i in enumerate(good_rest):
-        taken[i] = other.pixels[k]
-    for i in range(n):
-        if outcomes[i] is None:
-            decoded, original = tuple(int(v) for v in info[i, 4:6]), tuple(int(v) for v in info[i, 6:8])
-            result.boxes[i] = to_original(info[i, :4], decoded, original).tolist()
-            result.decoded[i], result.original[i], taken[i] = decoded, original, pixels[i]
-        elif outcomes[i] != FALLBACK:
-            result.errors[i] = outcomes[i]
-    good = sorted(taken)
-    result.pixels = (np.stack([taken[i] for i in good]) if good
-                     else np.empty((0, 3, opts.size, opts.size), np.uint8))
-    return result
+    """:func:`crop_blobs` through :mod:`galaxyzoo.data.roi_decode` (what it cannot decode: crop_blobs)."""
+    from ..data.roi_decode import crop_with_fallback
+    return Crops(*crop_with_fallback(blobs, opts.size, opts.mode, opts.threshold, opts.pad,
+                                     lambda rest: crop_blobs(rest, opts)))
 
 
 def _read(path: str) -> bytes | DecodeError:
@@ -280,23 +256,17 @@ def _commit_shard(out: Path, k: int, pixels: list[np.ndarray], rows: list[list],
 
 
 def _write_npy(path: Path, chunks: list[np.ndarray], item_shape: tuple[int, ...]) -> None:
-    """``np.save`` of the chunks' concatenation, byte for byte, streamed from the chunks
-    (no concatenated copy, no in-memory file: three copies of the shard fewer)."""
-    shape = (sum(len(c) for c in chunks), *item_shape)
-    header = io.BytesIO()
-    np.lib.format.write_array_header_1_0(
-        header, {"descr": np.lib.format.dtype_to_descr(np.dtype(np.uint8)), "fortran_order": False, "shape": shape})
+    """``np.save`` of the uint8 chunks' concatenation, byte for byte, without concatenating."""
     with atomic_open(path) as f:
-        f.write(header.getvalue())
+        np.lib.format.write_array_header_1_0(f, {"descr": "|u1", "fortran_order": False,
+                                                 "shape": (sum(len(c) for c in chunks), *item_shape)})
         for chunk in chunks:
             f.write(np.ascontiguousarray(chunk, np.uint8).data)
 
 
 def _check_options(out: Path, opts: IngestOptions) -> None:
     path = out / OPTIONS_FILE
-    current = asdict(opts)
-    if current["decoder"] == "full":  # the default is not recorded: older ingests resume
-        del current["decoder"]
+    current = {k: v for k, v in asdict(opts).items() if (k, v) != ("decoder", "full")}  # older ingests resume
     if path.exists():
         before = json.loads(path.read_text())
         if before != current:
