@@ -31,7 +31,7 @@ from ..errors import UserError
 from .checkpoint import MODEL_FILE, resolve
 from .inference import Checkpoints, checkpoint_list
 from .ingest import IngestOptions, IngestSummary, ingest
-from .predict import Catalog, Chunk, Predictor, check_inputs, plan_chunks, write_catalog
+from .predict import Catalog, Chunk, Predictor, check_inputs, claim_output, plan_chunks, write_catalog
 
 MISSING = '--engine dask needs Dask: pip install "galaxyzoo[dask]"'
 # Dask starts workers with MALLOC_TRIM_THRESHOLD_=65536, which turns off glibc's adaptive mmap
@@ -102,6 +102,13 @@ def dask_predict(checkpoint: Checkpoints, inputs: Sequence[str | os.PathLike], o
     (on ``device``: ``cuda`` gives each worker its visible GPU). ``threads``: decoding threads
     per task (default: the cores of the worker's machine shared among its worker threads, at
     most 8)."""
+    with claim_output(out, inputs, batch_size) as out:  # checked and locked before any work
+        return _dask_predict(checkpoint, inputs, out, client, batch_size, chunk_batches, device, threads,
+                             progress, id_column, image_dir, tta)
+
+
+def _dask_predict(checkpoint, inputs, out, client, batch_size, chunk_batches, device, threads, progress,
+                  id_column, image_dir, tta) -> Catalog:
     # Read here on the CPU only to check the checkpoints and learn their task and ROI mode.
     local = Predictor(checkpoint, "cpu", tta)
     task, mode = local.task, local.mode

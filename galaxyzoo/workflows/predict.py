@@ -10,6 +10,7 @@ preprocessing the same decoded images its own way.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import functools
 import io
@@ -232,14 +233,18 @@ def _row(task: Task, ident: str, path: str, probs: np.ndarray | None, error: str
     return [ident, *values, path, "error" if error else "ok", error]
 
 
+def _write_csv(out: Path, columns: list[str], rows: list[list]) -> None:
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow(columns)
+    writer.writerows(rows)
+    atomic_write_bytes(out, text.getvalue().encode())
+
+
 def _write_table(out: Path, columns: list[str], rows: list[list]) -> None:
     """CSV, or Parquet when ``out`` ends in .parquet (numbers as float64, empty as null)."""
     if out.suffix.lower() != ".parquet":
-        text = io.StringIO()
-        writer = csv.writer(text)
-        writer.writerow(columns)
-        writer.writerows(rows)
-        atomic_write_bytes(out, text.getvalue().encode())
+        _write_csv(out, columns, rows)
         return
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -276,10 +281,17 @@ def predict_files(
     rotations and horizontal flips, each made by the native preprocessing.
 
     ``checkpoint``: one, or a sequence of them, an ensemble (see :class:`Predictor`)."""
-    out = check_output(out, inputs, batch_size)
-    with guards.output_lock(out.parent, f"predict --out {out}", f".{out.name}.galaxyzoo.lock"):
+    with claim_output(out, inputs, batch_size) as out:
         return _predict_files(checkpoint, inputs, out, batch_size, device, threads, progress, id_column,
                               image_dir, tta)
+
+
+@contextlib.contextmanager
+def claim_output(out: Path | str, inputs: Sequence[str | os.PathLike], batch_size: int = 1) -> Iterator[Path]:
+    """The output checked (:func:`check_output`) and locked against a second writer, for the job."""
+    out = check_output(out, inputs, batch_size)
+    with guards.output_lock(out.parent, f"predict --out {out}", f".{out.name}.galaxyzoo.lock"):
+        yield out
 
 
 def check_output(out: Path | str, inputs: Sequence[str | os.PathLike], batch_size: int = 1) -> Path:
@@ -330,6 +342,23 @@ def write_catalog(out: Path | str, task: Task, rows: list[list]) -> Catalog:
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     columns = _columns(task)
-    _write_table(out, columns, rows)
+    try:
+        _write_table(out, columns, rows)
+    except OSError as err:  # a full disk, a lost mount: the finished rows are not thrown away
+        _save_partial(out, columns, rows, err)
     status = columns.index("status")
     return Catalog(out, len(rows), sum(r[status] == "error" for r in rows))
+
+
+def _save_partial(out: Path, columns: list[str], rows: list[list], err: OSError):
+    """Write the rows a failed catalog write would lose to ``OUT.partial.csv`` (atomically),
+    then raise a one-line error naming both files."""
+    partial = out.with_name(out.name + ".partial.csv")
+    why = err.strerror or err
+    try:
+        _write_csv(partial, columns, rows)
+    except OSError as again:
+        raise UserError(f"--out {out}: cannot write the catalog ({why}), nor {partial} "
+                        f"({again.strerror or again}): the {len(rows)} predictions are lost") from None
+    raise UserError(f"--out {out}: cannot write the catalog ({why}); the {len(rows)} finished rows "
+                    f"are saved in {partial}") from None
