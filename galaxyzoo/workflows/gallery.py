@@ -21,11 +21,11 @@ from . import plots
 BOX_COLOUR = "#39ff14"
 
 
-def grid(images: Sequence[np.ndarray], labels: Sequence[str], path: Path | str, *,
+def grid(images: Sequence[np.ndarray | None], labels: Sequence[str], path: Path | str, *,
          boxes: Sequence[Sequence[int] | None] | None = None, columns: int = 6,
          row_titles: Sequence[str] | None = None, title: str | None = None,
          label_colours: Sequence[str] | None = None) -> Path:
-    """A PNG grid of uint8 H×W×3 ``images`` (``columns`` per row; with ``row_titles`` each
+    """A PNG grid of uint8 H×W×3 ``images`` (None: an empty cell; ``columns`` per row; with ``row_titles`` each
     title starts a new row and ``images`` fill the rows in order, ``columns`` each), a label
     under each, the ROI box (x0, y0, x1, y1, image pixels) drawn on each that has one.
     Written atomically; returns the path."""
@@ -39,10 +39,10 @@ def grid(images: Sequence[np.ndarray], labels: Sequence[str], path: Path | str, 
     for k, ax in enumerate(axes.ravel()):
         ax.set_xticks([])
         ax.set_yticks([])
-        if k >= n:
+        image = images[k] if k < n else None
+        if image is None:  # past the end, or a short row
             ax.axis("off")
             continue
-        image = images[k]
         ax.imshow(image, interpolation="nearest")
         box = boxes[k] if boxes is not None else None
         if box is not None:
@@ -53,9 +53,9 @@ def grid(images: Sequence[np.ndarray], labels: Sequence[str], path: Path | str, 
     if row_titles:
         for r, text in enumerate(row_titles[:rows]):
             axes[r][0].set_ylabel(text, fontsize=8.5, fontweight="bold")
-    if title:
-        fig.suptitle(title, fontsize=10)
     fig.tight_layout(pad=0.4, h_pad=0.3, w_pad=0.3)
+    if title:  # after the layout, above the grid: bbox_inches="tight" keeps it
+        fig.suptitle(title, fontsize=10, y=1.0, va="bottom")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     plots.save_png(plt, fig, path)
@@ -93,16 +93,16 @@ def prediction_gallery(catalog, path: Path | str, *, size: int, mode: str | None
             for idx in list(mine.index):
                 labels_of[idx] = f"{mine.at[idx, 'id']}\n{cls} {float(mine.at[idx, f'prob_{cls}']):.2f}"
             picks.append(confident)
-            titles.append(f"{cls}: most confident")
+            titles.append(f"{cls}\nmost confident")
             if uncertain:
                 picks.append(uncertain[::-1])
-                titles.append(f"{cls}: least confident")
+                titles.append(f"{cls}\nleast confident")
     else:
         answers = [c for c in ok.columns if c.startswith("Class")]
         first = [c for c in answers if c.startswith("Class1.")] or answers
         decided = ok[first].astype(float).max(axis=1).sort_values(ascending=False, kind="stable")
         picks = [list(decided.index[:per_row]), list(decided.index[::-1][:per_row])]
-        titles = ["most decided", "least decided"]
+        titles = ["most\ndecided", "least\ndecided"]
         for idx in ok.index:
             top = ok.loc[idx, answers].astype(float).nlargest(2)
             labels_of[idx] = f"{ok.at[idx, 'GalaxyID']}\n" + " ".join(f"{a[5:]} {v:.2f}" for a, v in top.items())
@@ -111,9 +111,9 @@ def prediction_gallery(catalog, path: Path | str, *, size: int, mode: str | None
     images, failures = load_batch([str(catalog.at[i, "path"]) for i in wanted], size)
     boxes = _roi_boxes(images, mode)
     failed = {k for k, _ in failures}
-    blank = np.full((size, size, 3), 255, np.uint8)
     order = {idx: k for k, idx in enumerate(wanted)}
-    return grid([blank if i is None or order[i] in failed else images[order[i]] for i in cells],
+    blank = np.full((size, size, 3), 128, np.uint8)  # a file that no longer decodes: grey
+    return grid([None if i is None else blank if order[i] in failed else images[order[i]] for i in cells],
                 ["" if i is None else labels_of[i] for i in cells], path,
                 boxes=[None if i is None or order[i] in failed else boxes[order[i]] for i in cells],
                 columns=per_row, row_titles=titles, title=title)
