@@ -169,3 +169,17 @@ def test_cli_ingest_fits_with_a_votable_catalog(tmp_path):
     done = subprocess.run([sys.executable, "-m", "galaxyzoo.cli", "ingest", str(folder), "--out", str(tmp_path / "t"),
                            "--catalog", str(tmp_path / "bad.ecsv")], capture_output=True, text=True, timeout=300)
     assert done.returncode == 2 and "leads outside" in done.stderr
+
+
+def test_metrics_csv_through_pandas_keeps_the_csv_module_bytes(tmp_path):
+    from galaxyzoo.workflows.run_outputs import write_history
+
+    history = [{"epoch": 1, "train_loss": 0.1, "val_loss": 1e-05, "lr": 0.001, "cm": [[1]], "best": True},
+               {"epoch": 2, "train_loss": 0.30000000000000004, "lr": 0.0, "note": "a,b"}]
+    write_history(tmp_path, history, {"monitor": "val_loss"})
+    columns = ["epoch", "train_loss", "val_loss", "lr", "best", "note"]
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=columns, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(history)
+    assert (tmp_path / "metrics.csv").read_bytes() == text.getvalue().encode()

@@ -2,12 +2,11 @@
 record per epoch) and the learning-curve and confusion-matrix plots."""
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 from typing import Any, Mapping
 
-from ..atomic import atomic_write_bytes, atomic_write_json
+from ..atomic import atomic_write_json
+from ..data.tables import rows_frame, write_table
 from . import plots
 
 
@@ -16,11 +15,8 @@ def write_history(run_dir: Path, history: list[dict], summary: dict) -> None:
     atomic_write_json(run_dir / "metrics.json", {**summary, "epochs": history})
     columns = list(dict.fromkeys(k for record in history for k, v in record.items()
                                  if not isinstance(v, (list, dict))))
-    text = io.StringIO()
-    writer = csv.DictWriter(text, fieldnames=columns, extrasaction="ignore")
-    writer.writeheader()
-    writer.writerows(history)
-    atomic_write_bytes(run_dir / "metrics.csv", text.getvalue().encode())
+    # pandas, cells as Python objects: the bytes csv.DictWriter wrote (tests/test_api.py checks)
+    write_table(rows_frame(columns, [[r.get(c) for c in columns] for r in history]), run_dir / "metrics.csv")
 
 
 def write_run_outputs(run_dir: Path, progress, monitor: str, values: Mapping[str, Any],
