@@ -20,9 +20,9 @@ from galaxyzoo.workflows.train_config import TrainConfig
 SIZE = 24
 
 
-def _config(**extra):
-    return TrainConfig(model="two_conv", dataset="synthetic", input_size=SIZE, epochs=1, batch_size=8,
-                       dataset_options={"num_samples": 16, "image_size": 48}, **extra)
+def _config(epochs=1):
+    return TrainConfig(model="two_conv", dataset="synthetic", input_size=SIZE, epochs=epochs, batch_size=8,
+                       dataset_options={"num_samples": 16, "image_size": 48})
 
 
 @pytest.fixture(scope="module")
@@ -87,3 +87,51 @@ def test_a_failed_catalog_write_and_recovery_say_the_rows_are_lost(run, images, 
     monkeypatch.setattr(predict_module, "_write_csv", disk_full)
     with pytest.raises(UserError, match="predictions are lost"):
         predict_files(run, [images], tmp_path / "c.csv", device="cpu", progress=False)
+
+
+def _failing_epoch(monkeypatch, fail_at: int):
+    """Make training epoch ``fail_at`` (0-based) raise, as a bug or a lost device would."""
+    from galaxyzoo.workflows import train as train_module
+    real = train_module._train_epoch
+    calls = []
+
+    def epoch(*args, **kwargs):
+        calls.append(1)
+        if len(calls) - 1 == fail_at:
+            raise RuntimeError("device lost in the middle of the epoch")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(train_module, "_train_epoch", epoch)
+
+
+def test_a_start_failing_in_its_first_epoch_leaves_no_run_folder(tmp_path, monkeypatch):
+    _failing_epoch(monkeypatch, 0)
+    with pytest.raises(RuntimeError, match="device lost"):
+        train(_config(), tmp_path / "new" / "run", workers=0, progress=False)
+    assert not (tmp_path / "new").exists()
+    _failing_epoch(monkeypatch, 0)
+    # A folder that was there before keeps what it held, and only that.
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("the user's")
+    with pytest.raises(RuntimeError, match="device lost"):
+        train(_config(), tmp_path / "mine", workers=0, progress=False)
+    assert os.listdir(tmp_path / "mine") == ["notes.txt"]
+    monkeypatch.undo()  # the same start, now working, is not refused as "already holds a run"
+    done = train(_config(), tmp_path / "mine", workers=0, progress=False)
+    assert (done.run_dir / "config.json").is_file() and done.best.is_dir()
+
+
+def test_a_run_failing_after_a_checkpoint_is_kept_and_resumes(tmp_path, monkeypatch):
+    _failing_epoch(monkeypatch, 1)
+    with pytest.raises(RuntimeError, match="device lost"):
+        train(_config(epochs=2), tmp_path / "run", workers=0, progress=False)
+    kept = sorted(os.listdir(tmp_path / "run"))
+    assert "config.json" in kept and "last" in kept
+    _failing_epoch(monkeypatch, 0)  # a resume that fails removes nothing either
+    with pytest.raises(RuntimeError, match="device lost"):
+        train(None, tmp_path / "run", resume=True, workers=0, progress=False)
+    assert sorted(os.listdir(tmp_path / "run")) == kept
+    monkeypatch.undo()
+    done = train(None, tmp_path / "run", resume=True, workers=0, progress=False)
+    assert [r["epoch"] for r in done.history] == [1, 2]
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["epochs"][-1]["epoch"] == 2

@@ -5,9 +5,10 @@ from __future__ import annotations
 import fcntl
 import math
 import os
-from contextlib import contextmanager
+import shutil
+from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Iterator, Mapping
+from typing import Callable, Iterator, Mapping
 
 import torch
 
@@ -63,6 +64,33 @@ def output_lock(folder: Path | str, what: str, name: str = LOCK_NAME) -> Iterato
         yield
     finally:
         os.close(fd)  # closing releases the lock
+
+
+@contextmanager
+def fresh_output(folder: Path | str, what: str, started: Callable[[], bool]) -> Iterator[None]:
+    """:func:`output_lock` for a job starting a new output: if the block fails (an exception)
+    before ``started()`` is true, what this call created is removed, under the lock: the folder
+    itself when it did not exist before, else the entries it added. No half-started output is
+    left behind to block the next attempt."""
+    folder = Path(folder)
+    created = [f for f in (folder, *folder.absolute().parents) if not f.exists()]  # it and new parents
+    had_lock = (folder / LOCK_NAME).exists()
+    with output_lock(folder, what):
+        before = set(os.listdir(folder))
+        try:
+            yield
+        except Exception:
+            if not started():
+                if created:
+                    shutil.rmtree(folder, ignore_errors=True)
+                    for parent in created[1:]:
+                        with suppress(OSError):
+                            parent.rmdir()  # only if empty: another job may have written beside it
+                else:
+                    for name in set(os.listdir(folder)) - before | (set() if had_lock else {LOCK_NAME}):
+                        entry = folder / name
+                        shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink(missing_ok=True)
+            raise
 
 
 def check_resume(saved: Mapping, current: Mapping, where: Path | str) -> None:

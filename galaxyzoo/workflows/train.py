@@ -38,7 +38,7 @@ from . import checkpoint, guards
 from .inference import compute_metrics, metric_names, run_inference, scalar_metrics, task_loss
 from .run_outputs import write_run_outputs
 from .rng import rng_state, seed_everything, set_rng_state
-from .train_config import TrainConfig, make_optimizer, make_scheduler
+from .train_config import TrainConfig, class_weights, make_optimizer, make_scheduler
 
 VAL_FRACTION = 0.1  # held out of "train" when a dataset has no "val" split
 
@@ -117,17 +117,6 @@ def _choose_monitor(config: TrainConfig, metrics: Sequence[str]) -> str:
     if config.monitor not in scalar:
         raise UserError(f"--monitor {config.monitor!r} must be one of the run's scalar metrics {scalar}")
     return config.monitor
-
-
-def class_weights(config: TrainConfig, train_set, device: torch.device) -> torch.Tensor | None:
-    """Per-class loss weights for ``loss="balanced"`` (absent classes get weight 0)."""
-    if config.loss == "auto":
-        return None
-    if train_set.task.kind != "classification":
-        raise UserError(f"loss {config.loss!r} needs a classification dataset")
-    counts = np.bincount(np.asarray(train_set.targets), minlength=train_set.task.num_outputs)
-    weights = np.where(counts > 0, counts.sum() / (len(counts) * np.maximum(counts, 1)), 0.0)
-    return torch.tensor(weights, dtype=torch.float32, device=device)
 
 
 def _train_epoch(model, loader: BatchLoader, optimizer, scheduler, task, loss_weights, desc: str,
@@ -229,7 +218,7 @@ def train(
     try:
         run = _setup(config, run_dir, resume, workers, dev, progress and ddp.is_main, ddp)
         try:
-            with guards.output_lock(run_dir, "train") if ddp.is_main else nullcontext():
+            with _claim(run_dir, resume) if ddp.is_main else nullcontext():
                 if not resume and (run_dir / "config.json").exists():
                     raise OutputExistsError(f"{run_dir} already holds a run; pass --resume to continue it")
                 _open_run_dir(run, resume)
@@ -242,6 +231,13 @@ def train(
         return result
     finally:  # ranks meet, then the process group goes, before anything else shuts down
         runtime.leave(ddp, completed=completed)
+
+
+def _claim(run_dir: Path, resume: bool):
+    """The run folder's lock; a new run that fails before its first checkpoint leaves nothing."""
+    if resume:
+        return guards.output_lock(run_dir, "train")
+    return guards.fresh_output(run_dir, "train", lambda: checkpoint.find_latest(run_dir) is not None)
 
 
 def _setup(config: TrainConfig | None, run_dir: Path, resume: bool, workers: int | None,

@@ -5,6 +5,7 @@ import math
 from dataclasses import dataclass, field, fields
 from typing import Any, Mapping
 
+import numpy as np
 import torch
 
 from ..data.augment import Augment
@@ -113,3 +114,14 @@ def make_scheduler(config: TrainConfig, optimizer, steps_per_epoch: int):
         return 0.5 * (1.0 + math.cos(math.pi * min(1.0, (step - warmup) / max(1, total - warmup))))
 
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def class_weights(config: TrainConfig, train_set, device: torch.device) -> torch.Tensor | None:
+    """Per-class loss weights for ``loss="balanced"`` (absent classes get weight 0)."""
+    if config.loss == "auto":
+        return None
+    if train_set.task.kind != "classification":
+        raise UserError(f"loss {config.loss!r} needs a classification dataset")
+    counts = np.bincount(np.asarray(train_set.targets), minlength=train_set.task.num_outputs)
+    weights = np.where(counts > 0, counts.sum() / (len(counts) * np.maximum(counts, 1)), 0.0)
+    return torch.tensor(weights, dtype=torch.float32, device=device)
