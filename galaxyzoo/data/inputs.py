@@ -66,6 +66,25 @@ def shown(text: str) -> str:
     return os.fsencode(text).decode("utf-8", "backslashreplace") if isinstance(text, str) else str(text)
 
 
+def open_catalog_csv(csv_path: str | os.PathLike):
+    """A CSV catalog opened for ``csv`` readers: UTF-8, a byte-order mark accepted (every
+    catalog reader opens its file here: datasets, ingest, predict)."""
+    return open(csv_path, newline="", encoding="utf-8-sig")
+
+
+def outside(path: str | os.PathLike, folder_real: str) -> bool:
+    """Whether ``path``, resolved (``..``, absolute paths and symlinks followed), leads outside
+    the folder whose real path is ``folder_real`` (``os.path.realpath(folder)``)."""
+    real = os.path.realpath(path)
+    return os.path.commonpath([folder_real, real]) != folder_real
+
+
+def outside_error(where: str, path: str, folder) -> UserError:
+    """The one-line refusal of a catalog row leading outside its folder; ``where``: FILE, line N."""
+    return UserError(f"{where}: image path {shown(path)!r} leads outside {shown(str(folder))!r}; "
+                     "fix the catalog (or allow paths outside the folder explicitly)")
+
+
 def catalog_images(csv_path: str | os.PathLike, folder: str | os.PathLike, id_column: str,
                    path_column: str | None = None, *, allow_outside: bool = False) -> Iterator[tuple[str, str]]:
     """(id, path) per catalog row, streaming: the path column (relative to ``folder``) or the
@@ -73,7 +92,7 @@ def catalog_images(csv_path: str | os.PathLike, folder: str | os.PathLike, id_co
     gets a ``missing`` error). Missing columns are reported at once, before any row is read.
     A UTF-8 byte-order mark is accepted. A path (or id) leading outside ``folder`` (``..``, an
     absolute path, a symlink out) is refused, naming the row, unless ``allow_outside``."""
-    with open(csv_path, newline="", encoding="utf-8-sig") as f:
+    with open_catalog_csv(csv_path) as f:
         header = next(csv.reader(f), [])
     for name in filter(None, (id_column, path_column)):
         if name not in header:
@@ -83,7 +102,7 @@ def catalog_images(csv_path: str | os.PathLike, folder: str | os.PathLike, id_co
 
 def _catalog_rows(csv_path, folder, id_column, path_column, allow_outside) -> Iterator[tuple[str, str]]:
     inside = os.path.realpath(folder)
-    with open(csv_path, newline="", encoding="utf-8-sig") as f:
+    with open_catalog_csv(csv_path) as f:
         for line, row in enumerate(csv.DictReader(f), start=2):
             ident = (row[id_column] or "").strip()
             if path_column:
@@ -91,10 +110,8 @@ def _catalog_rows(csv_path, folder, id_column, path_column, allow_outside) -> It
             else:
                 candidates = [os.path.join(folder, ident + s) for s in IMAGE_SUFFIXES]
                 path = next((c for c in candidates if os.path.exists(c)), candidates[0])
-            real = os.path.realpath(path)
-            if not allow_outside and os.path.commonpath([inside, real]) != inside:
-                raise UserError(f"{csv_path}, line {line}: image path {shown(path)!r} leads outside {shown(str(folder))!r}; "
-                                "fix the catalog (or allow paths outside the folder explicitly)")
+            if not allow_outside and outside(path, inside):
+                raise outside_error(f"{csv_path}, line {line}", path, folder)
             yield ident, path
 
 

@@ -34,7 +34,7 @@ def is_shard_dir(path: str | Path) -> bool:
 
 
 def read_manifest(folder: str | Path) -> list[dict[str, str]]:
-    with open(Path(folder) / "manifest.csv", newline="") as f:
+    with open(Path(folder) / "manifest.csv", newline="", encoding="utf-8-sig") as f:  # saved by a spreadsheet: a BOM
         return list(csv.DictReader(f))
 
 

@@ -36,7 +36,7 @@ from ..gz2.heads import outputs_fractions
 from ..specs import Task
 from . import checkpoint, guards
 from .inference import compute_metrics, metric_names, run_inference, scalar_metrics, task_loss
-from .run_outputs import write_run_outputs
+from .run_outputs import count_reasons, dropped_rows, report_dropped, write_run_outputs
 from .rng import rng_state, seed_everything, set_rng_state
 from .train_config import TrainConfig, class_weights, make_optimizer, make_scheduler
 
@@ -182,6 +182,7 @@ class _Run:
     meta: dict  # the checkpoints' metadata, less the epoch's
     state: _Progress = field(default_factory=_Progress)
     start_epoch: int = 0
+    dropped: list = field(default_factory=list)  # the rows the dataset reader left out
 
     def close(self) -> None:
         self.train_loader.close()
@@ -249,7 +250,7 @@ def _setup(config: TrainConfig | None, run_dir: Path, resume: bool, workers: int
         torch.backends.cudnn.benchmark = False
 
     train_set, val_set = _open_datasets(config)
-    task = train_set.task
+    task, dropped = train_set.task, dropped_rows(train_set, val_set)
     if task.kind not in registry.get_spec("model", config.model).tasks:
         raise UserError(f"model {config.model!r} does not support {task.kind} tasks")
     metrics = metric_names(task, config.metrics)
@@ -276,12 +277,13 @@ def _setup(config: TrainConfig | None, run_dir: Path, resume: bool, workers: int
             # Prediction decodes files to this square size so crops match training.
             "source_size": int(np.asarray(train_set.read_images([0])).shape[1]),
             "recipe": config.recipe, "galaxyzoo_version": __version__, "config": asdict(config),
+            "dropped_rows": count_reasons(dropped),
         }
         return _Run(config, run_dir, dev, ddp, progress, task, metrics, monitor,
                     registry.get_spec("metric", monitor).higher_is_better, net, net,
                     train_loader, val_loader, optimizer,
                     make_scheduler(config, optimizer, len(train_loader)),
-                    class_weights(config, train_set, dev), meta)
+                    class_weights(config, train_set, dev), meta, dropped=dropped)
     except BaseException:
         train_loader.close()
         val_loader.close()
@@ -296,6 +298,8 @@ def _open_run_dir(run: _Run, resume: bool) -> None:
     if not resume and run.ddp.is_main:
         run.run_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_json(run.run_dir / "config.json", asdict(run.config))
+    if run.ddp.is_main:
+        report_dropped(run.run_dir, run.dropped)
     if run.ddp.active:
         dev = run.device
         run.model = torch.nn.parallel.DistributedDataParallel(
@@ -390,4 +394,5 @@ def _save_epoch(run: _Run, epoch: int, val_loss: float, values: Mapping[str, Any
     if improved:
         atomic_symlink(run.run_dir / "best", saved)
     checkpoint.prune(run.run_dir, {saved, (run.run_dir / "best").resolve()})
-    write_run_outputs(run.run_dir, run.state, run.monitor, values, run.task, improved)
+    write_run_outputs(run.run_dir, run.state, run.monitor, values, run.task, improved,
+                      {"dropped_rows": run.meta["dropped_rows"]})

@@ -17,6 +17,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from galaxyzoo.data.decode import load_batch, verify_images
+from galaxyzoo.data.inputs import open_catalog_csv
 from galaxyzoo.data.problems import InputProblem
 from galaxyzoo.errors import DatasetNotFoundError
 from galaxyzoo.specs import Task
@@ -44,7 +45,7 @@ def require_files(name: str, root: Path, relpaths: Sequence[str], layout: str) -
 
 def read_csv(path: Path) -> tuple[list[str], list[list[str]]]:
     """Header and rows of a CSV file (rows padded/cut to the header's width)."""
-    with open(path, newline="", encoding="utf-8-sig") as f:
+    with open_catalog_csv(path) as f:  # UTF-8, a byte-order mark accepted
         rows = list(csv.reader(f))
     if not rows or not any(cell.strip() for cell in rows[0]):
         raise ValueError(f"{path}: empty CSV file (expected a header row)")

@@ -7,8 +7,10 @@ id in the image folder (``<id>.jpg``, ``.jpeg`` or ``.png``) or named by a path 
 Splits: with a split column its values are the splits (``unlabeled`` rows need no label);
 without one, labelled rows are split train/val/test by ``seed`` and ``fractions`` (stratified
 by class for classification) and rows without a label form the ``unlabeled`` split (targets
--1 or NaN). Rows that cannot be used — no image, a duplicate id, a missing or bad label in a
-labelled split, no split value — are left out and listed in ``problems`` with their CSV line.
+-1 or NaN). Rows that cannot be used — no image, a duplicate id, a missing or bad label (one outside
+``classes``) in a labelled split, no split value — are left out and listed in ``problems``
+with their CSV line (training reports them: ``RUN/dropped_rows.csv``). The CSV may start with
+a UTF-8 byte-order mark; paths in a path column stay inside the root unless allowed.
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from typing import Sequence
 import numpy as np
 
 from galaxyzoo.data.decode import read_header
+from galaxyzoo.data.inputs import outside, outside_error
 from galaxyzoo.data.problems import InputProblem
 from galaxyzoo.errors import DecodeError
 from galaxyzoo.specs import Task
@@ -114,8 +117,10 @@ def read_catalog_table(
     split_column: str | None,
     classes: Sequence[str] | None,
     path_column: str | None,
+    allow_outside_paths: bool = False,
 ) -> CatalogTable:
     header, rows = read_csv(csv_path)
+    root_real = os.path.realpath(root)
     id_at = 0 if id_column is None else _column(header, id_column, csv_path)
     split_at = header.index(split_column) if split_column and split_column in header else None
     path_at = None if path_column is None else _column(header, path_column, csv_path)
@@ -129,7 +134,7 @@ def read_catalog_table(
     else:
         label_at = _column(header, label_column, csv_path)
         labels_seen = sorted({r[label_at].strip() for r in rows} - NO_LABEL)
-        columns = list(classes) if classes is not None else labels_seen
+        columns = _class_list(classes, csv_path) if classes is not None else labels_seen
         if not columns:
             raise ValueError(f"{csv_path}: column {label_column!r} holds no labels")
         class_index = {c: i for i, c in enumerate(columns)}
@@ -162,6 +167,8 @@ def read_catalog_table(
             continue
         if path_at is not None:
             path = os.path.join(root, row[path_at].strip())
+            if row[path_at].strip() and not allow_outside_paths and outside(path, root_real):
+                raise outside_error(f"{csv_path}, line {line}", path, root)
             if not row[path_at].strip() or not os.path.isfile(path):
                 report("missing", f"image {path} not found")
                 continue
@@ -202,6 +209,14 @@ def read_catalog_table(
     )
 
 
+def _class_list(classes: str | Sequence[str], csv_path: Path) -> list[str]:
+    """The ``classes`` option: a list, or one comma-separated string (``--dataset-opt classes=a,b``)."""
+    names = [c.strip() for c in classes.split(",")] if isinstance(classes, str) else [str(c).strip() for c in classes]
+    if not names or not all(names) or len(set(names)) != len(names) or set(names) & NO_LABEL:
+        raise ValueError(f"{csv_path}: classes must be distinct, non-empty names, got {classes!r}")
+    return names
+
+
 def split_members(table: CatalogTable, fractions: Sequence[float], seed: int) -> dict[str, np.ndarray]:
     """Row indices of every split of the table."""
     if table.splits is not None:
@@ -237,6 +252,7 @@ def open_catalog(
     split_column: str | None = "split",
     classes: Sequence[str] | None = None,
     path_column: str | None = None,
+    allow_outside_paths: bool = False,
     image_size: int | None = None,
     fractions: Sequence[float] = (0.8, 0.1, 0.1),
     seed: int = 0,
@@ -248,8 +264,10 @@ def open_catalog(
     """Open one split of a folder-plus-CSV catalog (see the module docstring for the rules).
 
     ``target_columns`` (a list, or a wildcard such as ``"Class*"``) makes it a vote-fraction
-    catalog; ``classes`` fixes the class order (default: sorted labels). ``image_size``
-    defaults to the first image's shorter side.
+    catalog; ``classes`` fixes the class list and order (default: the sorted labels found): a
+    label outside it is a left-out row (``bad_label``), never a new class. A ``path_column``
+    path leading outside ``root`` (``..``, absolute, a symlink out) is refused naming its line,
+    unless ``allow_outside_paths``. ``image_size`` defaults to the first image's shorter side.
     """
     base = resolve_root(root, name)
     csv_path, folder = base / catalog, base / image_dir
@@ -257,7 +275,7 @@ def open_catalog(
     table = read_catalog_table(
         csv_path=csv_path, root=base, image_dir=folder, id_column=id_column,
         label_column=label_column, target_columns=target_columns, split_column=split_column,
-        classes=classes, path_column=path_column,
+        classes=classes, path_column=path_column, allow_outside_paths=allow_outside_paths,
     )
     members = select_split(split, split_members(table, fractions, seed), name)
     size = image_size if image_size is not None else nominal_size(table.paths)
