@@ -50,7 +50,7 @@ def test_roi_at_half_scale_matches_the_full_decode(blobs):
 @native
 def test_roi_at_eighth_scale_is_close(blobs):
     ref = crop_blobs(blobs, OPTS)
-    out, info, outcomes = roi_decode.decode_roi(blobs, 64)  # default: DC coefficients only
+    out, info, outcomes = roi_decode.decode_roi(blobs, 64, roi_denom=8)  # DC coefficients only
     assert all(o is None for o in outcomes) and out.shape == (len(blobs), 3, 64, 64)
     off = np.abs(_boxes(info) - np.array(ref.boxes)).max(axis=1)
     assert np.median(off) <= 16

@@ -2,7 +2,9 @@
 
 The native decoder (``galaxyzoo._native.decode_roi``, built when CMake finds libjpeg-turbo's
 headers) entropy-decodes each file once (``jpeg_read_coefficients``), finds the ROI with the
-``find_roi`` rules on the luma plane at 1/8 scale (the DC coefficients alone; ``roi_denom``),
+``find_roi`` rules on the luma plane at 1/2 scale (``roi_denom``: 2 by default, where 97% of
+boxes on real GZ2 files are within 1 px of the full decoder's; 8, the DC coefficients alone, is
+faster but its boxes are a median 12 px off),
 then inverse-transforms and colour-converts only the blocks under the box, at the power-of-two
 scale ingest uses today (a side ≥ ``first``; finer when the box is under ``size`` pixels), and
 area-resizes the box with the native ``crop_resize`` rules.
@@ -38,7 +40,7 @@ def decode_roi(
     pad: float = 0.1,
     k: float = 3.0,
     first: int | None = None,
-    roi_denom: int = 8,
+    roi_denom: int = 2,
     max_pixels: int = MAX_PIXELS,
     num_threads: int = 1,
 ) -> tuple[np.ndarray, np.ndarray, list[DecodeError | str | None]]:
