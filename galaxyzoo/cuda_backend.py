@@ -7,8 +7,6 @@ from typing import Any
 
 import torch
 
-__all__ = ["MIN_CAPABILITY", "cuda_available", "cuda_unavailable_reason"]
-
 MIN_CAPABILITY = (8, 0)  # the build targets sm_80 and newer (CMakeLists.txt)
 _DEVICE_REASONS: dict[int, str | None] = {}
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .data.base import GalaxyDataset
 from .data.decode import load_batch, read_header, read_image, verify_images
+from .data.inputs import open_catalog_csv, outside, outside_error
 from .data.problems import InputProblem
 from .errors import (
     ContractError,
@@ -98,6 +99,9 @@ __all__ = [
     "dataset_root",
     "hookimpl",
     "load_batch",
+    "open_catalog_csv",
+    "outside",
+    "outside_error",
     "read_header",
     "read_image",
     "verify_images",

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from ..errors import UserError
+from .problems import shown
 from .fits import FITS_SUFFIXES, fits_stem
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", *FITS_SUFFIXES)  # FITS: .fits, .fit, .fts, .fz, .fits.gz...
@@ -58,12 +59,6 @@ def _walk(folder: str, entries: list, above: set) -> Iterator[tuple[str, str]]:
                 yield from _walk(entry.path, inner, above | {key})
         elif entry.name.lower().endswith(IMAGE_SUFFIXES):
             yield fits_stem(entry.name), entry.path  # the stem; a.fits.gz -> a
-
-
-def shown(text: str) -> str:
-    """A name as written to catalogs and manifests: unchanged when it is valid UTF-8; bytes that
-    are not are written as ``\\xNN`` (``os.fsencode(name).decode("utf-8", "backslashreplace")``)."""
-    return os.fsencode(text).decode("utf-8", "backslashreplace") if isinstance(text, str) else str(text)
 
 
 def open_catalog_csv(csv_path: str | os.PathLike):

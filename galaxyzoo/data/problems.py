@@ -6,6 +6,7 @@ count them) plus a human message naming the file and the cause. The exceptions t
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from ..errors import DECODE_REASONS
@@ -31,8 +32,8 @@ class InputProblem:
     reason: str  # one of REASONS
     message: str
 
-    def __str__(self) -> str:
-        return f"{self.item} ({self.source}): {self.reason}: {self.message}"
+    def __str__(self) -> str:  # printable whatever bytes the file names hold
+        return f"{shown(self.item)} ({shown(self.source)}): {self.reason}: {shown(self.message)}"
 
 
 def count_reasons(problems: list[InputProblem]) -> dict[str, int]:
@@ -41,3 +42,9 @@ def count_reasons(problems: list[InputProblem]) -> dict[str, int]:
     for p in problems:
         counts[p.reason] = counts.get(p.reason, 0) + 1
     return dict(sorted(counts.items()))
+
+
+def shown(text: str) -> str:
+    """A name as written to catalogs and manifests: unchanged when it is valid UTF-8; bytes that
+    are not are written as ``\\xNN`` (``os.fsencode(name).decode("utf-8", "backslashreplace")``)."""
+    return os.fsencode(text).decode("utf-8", "backslashreplace") if isinstance(text, str) else str(text)

@@ -11,7 +11,7 @@ import numpy as np
 from .. import registry
 from ..atomic import atomic_write_json
 from ..data.decode import verify_images
-from ..data.inputs import shown
+from ..data.problems import shown
 from ..data.pipeline import BatchLoader, Preprocessing, Subset, random_subset
 from ..errors import UserError
 from ..runtime import resolve_device

@@ -37,7 +37,7 @@ from tqdm.auto import tqdm
 from .. import ops
 from ..atomic import atomic_open, atomic_write_bytes, atomic_write_json
 from ..data.decode import MAX_FILE_BYTES, decode_image, jpeg_header, read_bytes, sniff_format
-from ..data.inputs import shown
+from ..data.problems import shown
 from ..data.shards import MANIFEST_COLUMNS, file_stamps, remove_shards_from, shard_name, stamps_name, write_manifest
 from ..errors import DecodeError, UserError
 from . import guards

@@ -27,7 +27,8 @@ from tqdm.auto import tqdm
 
 from ..atomic import atomic_write_bytes
 from ..data.decode import load_batch
-from ..data.inputs import IMAGE_SUFFIXES, catalog_images, expand_inputs, shown
+from ..data.inputs import IMAGE_SUFFIXES, catalog_images, expand_inputs
+from ..data.problems import shown
 from ..data.fits import fits_stem
 from ..data.preprocessing import Preprocessing
 from ..data.shards import ShardDataset, is_shard_dir, read_manifest

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..atomic import atomic_write_bytes, atomic_write_json
-from ..data.inputs import shown
+from ..data.problems import shown
 from ..data.problems import InputProblem, count_reasons
 from ..data.tables import rows_frame, write_table
 from . import plots

@@ -17,7 +17,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from galaxyzoo.data.decode import load_batch, verify_images
-from galaxyzoo.data.inputs import open_catalog_csv
+from galaxyzoo.plugin_api import open_catalog_csv
 from galaxyzoo.data.problems import InputProblem
 from galaxyzoo.errors import DatasetNotFoundError
 from galaxyzoo.specs import Task

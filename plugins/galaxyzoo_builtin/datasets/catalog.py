@@ -24,7 +24,7 @@ from typing import Sequence
 import numpy as np
 
 from galaxyzoo.data.decode import read_header
-from galaxyzoo.data.inputs import outside, outside_error
+from galaxyzoo.plugin_api import outside, outside_error
 from galaxyzoo.data.problems import InputProblem
 from galaxyzoo.errors import DecodeError
 from galaxyzoo.specs import Task
