@@ -46,7 +46,16 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     from .. import registry
 
-    registry.warn_on_problems = False  # printed once, after the command (_report_plugin_problems)
+    # Plugin problems are printed once, after the command (_report_plugin_problems), not as
+    # Python warnings; the API's setting comes back afterwards (main may run in-process).
+    before, registry.warn_on_problems = registry.warn_on_problems, False
+    try:
+        return _main(argv)
+    finally:
+        registry.warn_on_problems = before
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
