@@ -108,7 +108,7 @@ def galaxyzoo_models():
         ),
         ModelSpec(
             name="central_pixel_linreg",
-            summary="Seed 002's baseline: linear regression of the vote fractions on the central pixel's RGB",
+            summary="Hildebrandt's baseline: linear regression of the vote fractions on the central pixel's RGB",
             builder="galaxyzoo_builtin.models.baselines:build_central_pixel",
             input_size=8,
             tasks=("vote_fractions",),
@@ -116,7 +116,7 @@ def galaxyzoo_models():
         ),
         ModelSpec(
             name="mean_pixel_linreg",
-            summary="Seed 002's baseline: linear regression of the vote fractions on the mean RGB colour",
+            summary="Hildebrandt's baseline: linear regression of the vote fractions on the mean RGB colour",
             builder="galaxyzoo_builtin.models.baselines:build_mean_pixel",
             input_size=64,
             tasks=("vote_fractions",),
@@ -124,7 +124,7 @@ def galaxyzoo_models():
         ),
         ModelSpec(
             name="mean_vote",
-            summary="Seed 002's baseline: the training set's mean vote fractions for every image",
+            summary="Hildebrandt's baseline: the training set's mean vote fractions for every image",
             builder="galaxyzoo_builtin.models.baselines:build_mean_vote",
             input_size=64,
             tasks=("vote_fractions",),

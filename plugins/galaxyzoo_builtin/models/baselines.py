@@ -1,4 +1,4 @@
-"""Seed 002's (Hildebrandt's) baselines for the 37 GZ2 vote fractions, as zoo models.
+"""Hildebrandt's baselines for the 37 GZ2 vote fractions, as zoo models.
 
 * ``central_pixel_linreg``: linear regression on the RGB value of the image's central pixel;
 * ``mean_pixel_linreg``: linear regression on the image's mean RGB colour;

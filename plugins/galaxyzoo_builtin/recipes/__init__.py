@@ -6,12 +6,12 @@ from galaxyzoo import RecipeSpec, hookimpl
 _CLASS_METRICS = ("accuracy", "balanced_accuracy", "roc_auc_ovr", "confusion_matrix")
 _VOTE_METRICS = ("rmse", "rmse_per_question")
 _ZHU5_METRICS = ("accuracy", "balanced_accuracy", "macro_f1", "recall_per_class", "confusion_matrix", "roc_auc_ovr")
-# Seed 002's baselines: least squares on the whole, uncropped image (see models/baselines.py);
+# Hildebrandt's baselines: least squares on the whole, uncropped image (see models/baselines.py);
 # SGD (Nesterov momentum 0.9) at 2.0 with a cosine decay reaches the least-squares fit within
 # 20 epochs (200 steps; the loss averages over 37 columns, so the curvature is ~0.05).
 _BASELINE = dict(dataset="gz2_votes", batch_size=256, preprocess={"mode": None}, optimizer="sgd", lr=2.0,
                  schedule="cosine", metrics=("rmse", "rmse_per_question"))
-_SEED002 = "Hildebrandt's report (seed 002), sklearn LinearRegression on 61,578 Kaggle images"
+_HILDEBRANDT = "Hildebrandt's report (seed 002), sklearn LinearRegression on 61,578 Kaggle images"
 # Serrano's Keras ImageDataGenerator values (see the serrano_votes_cnn recipe).
 _SERRANO_AUGMENT = {"rotate": 40.0, "flip": True, "shift": 0.2, "shear": 0.2, "zoom": 1.2}
 
@@ -209,24 +209,24 @@ def galaxyzoo_recipes():
         ),
         RecipeSpec(
             name="central_pixel_linreg",
-            summary="Seed 002's baseline: linear regression of the 37 vote fractions on the central pixel's RGB",
+            summary="Hildebrandt's baseline: linear regression of the 37 vote fractions on the central pixel's RGB",
             # The central 8×8 pixels at scale 1: the model's x[:, :, 4, 4] is exactly the seed's
             # pic[:, 212, 212, :] (checked on the real images), at 7× the speed of 424 px inputs.
             model="central_pixel_linreg", input_size=8, epochs=20,
             **{**_BASELINE, "preprocess": {"mode": None, "crop": 8 / 424}},
-            reference=_SEED002, reported="RMSE 0.1577 (full Kaggle data)",
+            reference=_HILDEBRANDT, reported="RMSE 0.1577 (full Kaggle data)",
         ),
         RecipeSpec(
             name="mean_pixel_linreg",
-            summary="Seed 002's baseline: linear regression of the 37 vote fractions on the mean colour",
+            summary="Hildebrandt's baseline: linear regression of the 37 vote fractions on the mean colour",
             model="mean_pixel_linreg", input_size=64, epochs=20, **_BASELINE,
-            reference=_SEED002, reported="RMSE 0.1597 (full Kaggle data)",
+            reference=_HILDEBRANDT, reported="RMSE 0.1597 (full Kaggle data)",
         ),
         RecipeSpec(
             name="mean_vote",
-            summary="Seed 002's baseline: the mean training vote fractions for every galaxy",
+            summary="Hildebrandt's baseline: the mean training vote fractions for every galaxy",
             model="mean_vote", input_size=64, epochs=20, **_BASELINE,
-            reference=_SEED002, reported="RMSE 0.1639 (full Kaggle data); 0.1656 on gz2_votes' test split "
+            reference=_HILDEBRANDT, reported="RMSE 0.1639 (full Kaggle data); 0.1656 on gz2_votes' test split "
                                          "(train-split mean, computed from votes.csv)",
         ),
         RecipeSpec(
