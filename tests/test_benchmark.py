@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 
 import pytest
 
@@ -18,7 +19,10 @@ def test_cli_writes_a_leaderboard_with_a_row_per_model(tmp_path, capsys):
     code = main(["benchmark", "--models", "two_conv,dense_mlp", "--datasets", "synthetic", "--seeds", "3",
                  "--epochs", "50", "--budget-minutes", "0.02", "--out", str(out), *TINY])
     assert code == 0
-    assert "leaderboard:" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "leaderboard:" in printed
+    # One seed: the summary shows the value alone, as leaderboard.md does (its spread is unknown).
+    assert re.search(r"accuracy [01]\.\d{4}  \(", printed) and "±" not in printed
 
     rows = list(csv.DictReader((out / "leaderboard.csv").open()))
     assert sorted(r["model"] for r in rows) == ["dense_mlp", "two_conv"]

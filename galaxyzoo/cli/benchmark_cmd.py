@@ -68,6 +68,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..workflows.benchmark import run_benchmark
+    from ..workflows.leaderboard import mean_std
 
     if args.budget_minutes is not None and args.budget_minutes <= 0:
         raise UserError("--budget-minutes must be positive")
@@ -81,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     for row in rows:
         first = next(((k, v) for k, v in row.metrics.items() if k == args.rank_by), None) or \
             next(iter(row.metrics.items()), None)
-        shown = f"{first[0]} {first[1][0]:.4f} ± {first[1][1]:.4f}" if first else "no metrics"
+        shown = f"{first[0]} {mean_std(row, first[0])}" if first else "no metrics"
         print(f"{row.dataset:<16} {row.model:<20} {shown}  ({row.train_seconds:.1f} s training)")
     print(f"leaderboard: {paths['md']}  (also {paths['csv'].name}, {paths['json'].name}, plots/)")
     return 0

@@ -219,7 +219,7 @@ def write_leaderboard(rows: Sequence[Row], runs: Sequence[RunResult], out: Path,
                   + " | params | budget min | epochs | train s | train img/s | infer img/s | source reports | runs |",
                   "|---" * (len(names) + len(per_class) + 9) + "|"]
         for r in anchor_rows(dataset) + part:
-            cells = [_mean_std(r, n) for n in names] + [_fmt(_detail(r, m, i)) for m, i, _ in per_class]
+            cells = [mean_std(r, n) for n in names] + [_fmt(_detail(r, m, i)) for m, i, _ in per_class]
             links = ", ".join(_run_links(Path(d), out) for d in r.runs)
             name = f"*{r.model}*" if r.anchor else r.model
             lines.append(f"| {name} | " + " | ".join(cells)
@@ -257,7 +257,7 @@ def _count(params: int) -> str:
     return f"{params:,}" if params else "–"
 
 
-def _mean_std(row: Row, metric: str) -> str:
+def mean_std(row: Row, metric: str) -> str:
     """``mean ± std`` over the row's seeds; the value alone for one seed, whose spread is unknown."""
     if metric not in row.metrics:
         return "–"
