@@ -222,31 +222,18 @@ def step_offsets() -> dict:
                       f"{'equal' if same_boxes else 'DIFFER'}, max |diff| {diff:.1e}"}
 
 
-def _median_ms(torch, fn, repeats: int = 20) -> float:
-    for _ in range(3):
-        fn()
-    times = []
-    for _ in range(repeats):
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        fn()
-        end.record()
-        end.synchronize()
-        times.append(start.elapsed_time(end))
-    return sorted(times)[len(times) // 2]
-
-
 def step_speed() -> dict:
     torch, ops = _need_cuda()
     import math
 
     import numpy as np
     import torch.nn.functional as F
+    from bench_cuda import device_ms  # this script's folder is on sys.path (run as a file)
 
     rows = []
     copy_src = torch.empty(2 << 30, dtype=torch.uint8, device="cuda")
     copy_dst = torch.empty_like(copy_src)
-    copy_ms = _median_ms(torch, lambda: copy_dst.copy_(copy_src), 10)
+    copy_ms = device_ms(lambda: copy_dst.copy_(copy_src), 10)
     bandwidth = 2 * copy_src.numel() / (copy_ms / 1e3)  # bytes read + written per second
     del copy_src, copy_dst
     try:
@@ -261,8 +248,8 @@ def step_speed() -> dict:
         images = torch.from_numpy(host[:batch]).cuda()
         angles = torch.from_numpy(rng.uniform(0, 360, batch)).cuda()
         boxes = ops.find_roi(images)
-        fused = _median_ms(torch, lambda: ops.preprocess(images, 64, angles=angles))
-        cached = _median_ms(torch, lambda: ops.crop_resize(images, boxes, 64, angles=angles))
+        fused = device_ms(lambda: ops.preprocess(images, 64, angles=angles))
+        cached = device_ms(lambda: ops.crop_resize(images, boxes, 64, angles=angles))
         floor_ms = batch * 424 * 424 * 3 / bandwidth * 1e3  # every image read once
         row = {"batch": batch, "fused img/s": batch / fused * 1e3, "fused x floor": fused / floor_ms,
                "crop img/s": batch / cached * 1e3}
@@ -275,7 +262,7 @@ def step_speed() -> dict:
             grid = F.affine_grid(theta, (batch, 3, 64, 64), align_corners=False)
             return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
-        row["grid_sample img/s"] = batch / _median_ms(torch, grid_sample_job) * 1e3
+        row["grid_sample img/s"] = batch / device_ms(grid_sample_job) * 1e3
         if torchvision is not None:
             rois = torch.cat([torch.arange(batch, device="cuda")[:, None].float(), boxes.float()], 1)
 
@@ -285,7 +272,7 @@ def step_speed() -> dict:
                 return [TF.rotate(crops[i:i + 1], float(a)) for i, a in enumerate(angles_host)]
 
             angles_host = angles.cpu().tolist()  # torchvision's rotate takes host angles (per image)
-            row["roi_align+rotate img/s"] = batch / _median_ms(torch, roi_align_job, 5) * 1e3
+            row["roi_align+rotate img/s"] = batch / device_ms(roi_align_job, 5) * 1e3
         rows.append(row)
         del images
     detail = f"copy {bandwidth / 1e12:.2f} TB/s; " + "; ".join(

@@ -7,6 +7,7 @@ import importlib
 import importlib.metadata
 import importlib.util
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -111,3 +112,16 @@ def example_plugin(tmp_path_factory) -> str:
     importlib.invalidate_caches()
     registry.reset()
     return EXAMPLE_DIST
+
+
+@pytest.fixture
+def no_hang():
+    """A walk or read that blocks (a FIFO opened for reading) fails the test after 60 s
+    instead of hanging the suite; use with ``pytestmark = pytest.mark.usefixtures("no_hang")``."""
+    def hung(*_):
+        raise TimeoutError("blocked for 60 s: a hang")
+    old = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(60)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, old)

@@ -9,7 +9,6 @@ import csv
 import json
 import os
 import shutil
-import signal
 
 import pytest
 
@@ -23,16 +22,7 @@ from galaxyzoo.workflows.train import train
 from galaxyzoo.workflows.train_config import TrainConfig
 
 
-@pytest.fixture(autouse=True)
-def no_hang():
-    """A read that blocks (a FIFO opened for reading) fails the test instead."""
-    def hung(*_):
-        raise TimeoutError("blocked for 60 s: a hang")
-    old = signal.signal(signal.SIGALRM, hung)
-    signal.alarm(60)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, old)
+pytestmark = pytest.mark.usefixtures("no_hang")
 
 
 def _catalog(root, rows, header="id,label,split", images=None, bom=False):

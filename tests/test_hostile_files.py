@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import os
-import signal
 import stat
 import subprocess
 import sys
@@ -28,16 +27,7 @@ SIZE = 24
 OPTS = IngestOptions(size=SIZE, shard_size=4)
 
 
-@pytest.fixture(autouse=True)
-def no_hang():
-    """A walk or read that blocks (a FIFO opened for reading) fails the test instead."""
-    def hung(*_):
-        raise TimeoutError("blocked for 60 s: a hang")
-    old = signal.signal(signal.SIGALRM, hung)
-    signal.alarm(60)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, old)
+pytestmark = pytest.mark.usefixtures("no_hang")
 
 
 @pytest.fixture(scope="module")
