@@ -155,7 +155,7 @@ def test_a_budget_without_epochs_sets_the_schedule_to_span_it(tmp_path):
     config = json.loads((tmp_path / run.run_dir / "config.json").read_text())
     assert run.planned_epochs is not None and run.probe_images_per_s > 0 and run.budget_s == 6.0
     batches = 48 // 8  # synthetic: num_samples images in each split, drop_last
-    assert run.planned_epochs == bm.epochs_for_budget(6.0, batches * 8 / run.probe_images_per_s)
+    assert run.planned_epochs <= bm.epochs_for_budget(6.0, batches * 8 / run.probe_images_per_s)
     assert config["epochs"] == run.planned_epochs
     # Either the whole planned schedule ran, or the budget was spent (a busy CPU slows the run
     # after the probe): training time is never left unused by stopping early.
@@ -170,12 +170,25 @@ def test_a_budget_without_epochs_sets_the_schedule_to_span_it(tmp_path):
 
 
 def test_a_fast_model_gets_more_epochs_than_its_default(tmp_path, monkeypatch):
-    monkeypatch.setattr(bm, "probe_images_per_s", lambda config, **_: 480.0)  # 0.1 s per 48-image epoch
+    # Probes timed as 0.05 s per epoch + 0.01 s per 8-image batch: 800 images/s once running.
+    monkeypatch.setattr(bm, "probe_seconds", lambda config, batches, **_: 0.05 + 0.01 * batches)
     config = bm.config_for("two_conv", "synthetic", 0, input_size=16, batch_size=8,
                            dataset_options={"num_samples": 48, "image_size": 32})
     assert config.epochs == 10
     epochs, speed = bm.plan_epochs(config, 60.0)
-    assert speed == 480.0 and epochs == bm.epochs_for_budget(60.0, 0.1) and 560 < epochs <= 570  # 0.95 × 60 s / 0.1 s
+    # 6 batches per epoch: 0.11 s; one probe alone (0.11 s for 6) would say 436 images/s.
+    assert speed == pytest.approx(800.0) and epochs == bm.epochs_for_budget(60.0, 0.11) == 518
+
+
+def test_the_probe_separates_per_epoch_from_per_batch_time(monkeypatch):
+    monkeypatch.setattr(bm, "probe_seconds", lambda config, batches, **_: 1.9 + 0.385 * batches)
+    cost = bm.probe_epoch_cost(object())
+    assert cost.batch_s == pytest.approx(0.385) and cost.overhead_s == pytest.approx(1.9)
+    assert cost.seconds(161) == pytest.approx(1.9 + 161 * 0.385)
+    # Noise that makes the long probe no slower than the short one still gives a usable time.
+    monkeypatch.setattr(bm, "probe_seconds", lambda config, batches, **_: 3.0)
+    cost = bm.probe_epoch_cost(object())
+    assert cost.batch_s > 0 and cost.overhead_s >= 0
 
 
 # ---- leaderboard ----------------------------------------------------------------------------

@@ -4,8 +4,9 @@ Every pair trains with the same seed-determined split and training-time budget, 
 checkpoint is evaluated on the test split (the validation split when a dataset has none).
 
 How the budget is spent (:func:`plan_epochs`): with a budget and no explicit ``epochs``, each
-run first times a short probe (two epochs of a few batches, thrown away, timed on the second)
-and sets its epoch count so
+run first times two short probes (two epochs of 6 or 18 batches, thrown away, timed on the
+second: their difference is the time per batch, the rest the time per epoch) and sets its epoch
+count so
 that its whole schedule (warm-up, cosine or step decay) spans the budget: ``floor(0.95 × budget
 / estimated epoch time)``, at least one. A model that is fast gets more epochs than its recipe's
 default, a slow one fewer, and every one ends its schedule instead of being cut at a high
@@ -28,7 +29,7 @@ import math
 import shutil
 import tempfile
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -93,7 +94,18 @@ def _evaluation_split(dataset: str) -> str:
 
 
 FILL = 0.95  # share of the budget the planned epochs aim at (the probe's estimate is rough)
-PROBE_BATCHES = 6
+PROBE_BATCHES = (6, 18)  # two probe lengths: their difference separates per-batch from per-epoch time
+
+
+@dataclass(frozen=True)
+class EpochCost:
+    """Training time of an epoch of ``n`` batches: ``overhead_s + n × batch_s``."""
+
+    overhead_s: float  # per epoch: the loader's pipeline refilling, first-batch costs
+    batch_s: float
+
+    def seconds(self, batches: int) -> float:
+        return self.overhead_s + batches * self.batch_s
 
 
 def epochs_for_budget(budget_s: float, epoch_seconds: float, fill: float = FILL) -> int:
@@ -103,28 +115,35 @@ def epochs_for_budget(budget_s: float, epoch_seconds: float, fill: float = FILL)
     return max(1, int(fill * budget_s // epoch_seconds))
 
 
-def probe_images_per_s(config: TrainConfig, *, workers: int | None = None, device: str = "auto") -> float:
-    """Steady training images per second of ``config``: a throw-away run of two epochs of
-    ``PROBE_BATCHES`` batches each (constant rate, nothing kept), timed on the second epoch.
-    The first pays the one-off start (loader worker processes, first-touch allocations), which
-    a real run pays once but which would dominate so short a probe: on this machine a 6-batch
-    first epoch measured 16 images/s where the run then trained at ~10× that."""
+def probe_seconds(config: TrainConfig, batches: int, *, workers: int | None = None, device: str = "auto") -> float:
+    """Training seconds of the second epoch of a throw-away run of two ``batches``-batch
+    epochs (constant rate, nothing kept). The first epoch pays the one-off start (loader
+    worker processes, first-touch allocations), which a real run pays once."""
     probe = TrainConfig.from_dict({**asdict(config), "epochs": 2, "schedule": "constant",
-                                   "limit_train": PROBE_BATCHES * config.batch_size,
+                                   "limit_train": batches * config.batch_size,
                                    "limit_val": config.batch_size, "patience": None})
     with tempfile.TemporaryDirectory(prefix="galaxyzoo-probe-") as tmp:
         result = train(probe, Path(tmp) / "probe", workers=workers, device=device, progress=False)
-    record = result.history[-1]
-    return record["train_images"] / max(record["train_seconds"], 1e-9)
+    return float(result.history[-1]["train_seconds"])
+
+
+def probe_epoch_cost(config: TrainConfig, *, workers: int | None = None, device: str = "auto") -> EpochCost:
+    """Per-batch and per-epoch training time, from probes of two lengths. One short probe
+    alone mistook the per-epoch cost for per-batch cost: dieleman's 6-batch probe measured
+    22.7 images/s where its epochs then trained at ~41, and it would have used half its budget."""
+    short, long = PROBE_BATCHES
+    t_short, t_long = (probe_seconds(config, n, workers=workers, device=device) for n in PROBE_BATCHES)
+    batch_s = max((t_long - t_short) / (long - short), t_long / long / 4, 1e-6)  # noise never makes it ~0
+    return EpochCost(overhead_s=max(t_short - short * batch_s, 0.0), batch_s=batch_s)
 
 
 def plan_epochs(config: TrainConfig, budget_s: float, *, workers: int | None = None,
                 device: str = "auto") -> tuple[int, float]:
-    """(epochs whose schedule spans the budget, the probe's training images/s)."""
+    """(epochs whose schedule spans the budget, the probe's steady training images/s)."""
     images = len(_open_datasets(config)[0])
     batches = images // config.batch_size if images > config.batch_size else 1  # drop_last as in training
-    speed = probe_images_per_s(config, workers=workers, device=device)
-    return epochs_for_budget(budget_s, batches * config.batch_size / speed), speed
+    cost = probe_epoch_cost(config, workers=workers, device=device)
+    return epochs_for_budget(budget_s, cost.seconds(batches)), config.batch_size / cost.batch_s
 
 
 def run_one(name: str, dataset: str, seed: int, out: Path, *, budget_s: float | None,
