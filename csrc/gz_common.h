@@ -370,23 +370,58 @@ GZ_HD int rotated_taps(int bw, int bh, int S, int interp) {
     return gz_max(1, (gz_max(bw, bh) + S - 1) / S);
 }
 
+// The bilinear taps at (px, py) of a W x H image: columns xa, xb and rows ya, yb (clamped:
+// edge replicated) and the weights ax, ay of xb and yb. Every component is non-decreasing in
+// px (resp. py), which the CUDA kernel relies on to bound a tile's reads by its corners.
+struct BilinearTaps {
+    int xa, xb, ya, yb;
+    float ax, ay;
+};
+
+GZ_HD BilinearTaps bilinear_taps(int W, int H, float px, float py) {
+    const float fx = px - 0.5f, fy = py - 0.5f;
+    const float flx = floorf(fx), fly = floorf(fy);
+    const int ix = (int)gz_clamp(flx, -2.0f, (float)W), iy = (int)gz_clamp(fly, -2.0f, (float)H);
+    return BilinearTaps{gz_clamp(ix, 0, W - 1), gz_clamp(ix + 1, 0, W - 1), gz_clamp(iy, 0, H - 1),
+                        gz_clamp(iy + 1, 0, H - 1), fx - flx, fy - fly};
+}
+
 // Adds the bilinear sample at (px, py) of channels 0 .. C-1 of src (a W x H image) to
 // sum[0 .. C-1].
 template <int C, class Source>
 GZ_HD void bilinear_add(const Source& src, int W, int H, float px, float py, float* sum) {
-    const float fx = px - 0.5f, fy = py - 0.5f;
-    const float flx = floorf(fx), fly = floorf(fy);
-    const float ax = fx - flx, ay = fy - fly;
-    const int ix = (int)gz_clamp(flx, -2.0f, (float)W), iy = (int)gz_clamp(fly, -2.0f, (float)H);
-    const int xa = gz_clamp(ix, 0, W - 1), xb = gz_clamp(ix + 1, 0, W - 1);
-    const int ya = gz_clamp(iy, 0, H - 1), yb = gz_clamp(iy + 1, 0, H - 1);
+    const BilinearTaps t = bilinear_taps(W, H, px, py);
+    const float ax = t.ax, ay = t.ay;
     for (int c = 0; c < C; ++c) {
-        const float p00 = (float)src(xa, ya, c), p01 = (float)src(xb, ya, c);
-        const float p10 = (float)src(xa, yb, c), p11 = (float)src(xb, yb, c);
+        const float p00 = (float)src(t.xa, t.ya, c), p01 = (float)src(t.xb, t.ya, c);
+        const float p10 = (float)src(t.xa, t.yb, c), p11 = (float)src(t.xb, t.yb, c);
         const float top = (1.0f - ax) * p00 + ax * p01;
         const float bot = (1.0f - ax) * p10 + ax * p11;
         sum[c] += (1.0f - ay) * top + ay * bot;
     }
+}
+
+// Sub-sample i of n of output index o, box-normalised and mirrored when flip (u or v above).
+// Non-decreasing in o and in i when not mirrored (a tile's extremes are at its corners).
+GZ_HD float sub_coord(int o, int i, int n, int S, bool flip) {
+    const float u = ((float)o + ((float)i + 0.5f) / (float)n) / (float)S - 0.5f;
+    return flip ? -u : u;
+}
+
+// The per-image constants of the rotated path and where sub-sample (u, v) lands in the image.
+struct RotatedFrame {
+    float cs, sn, bw, bh, cx, cy;
+};
+
+GZ_HD RotatedFrame rotated_frame(Box box, float cs, float sn) {
+    return RotatedFrame{cs, sn, (float)(box.x1 - box.x0), (float)(box.y1 - box.y0),
+                        0.5f * (float)(box.x0 + box.x1), 0.5f * (float)(box.y0 + box.y1)};
+}
+
+GZ_HD void rotated_point(const RotatedFrame& f, float u, float v, float* px, float* py) {
+    const float ru = f.cs * u - f.sn * v, rv = f.sn * u + f.cs * v;
+    *px = f.cx + f.bw * ru;
+    *py = f.cy + f.bh * rv;
 }
 
 // Output pixel (ox, oy) of the rotated path with n x n sub-samples, channels 0 .. C-1 of
@@ -394,18 +429,15 @@ GZ_HD void bilinear_add(const Source& src, int W, int H, float px, float py, flo
 template <int C, class Source>
 GZ_HD void rotated_pixel(const Source& src, int W, int H, Box box, int S, int ox, int oy,
                          float cs, float sn, int flips, int n, float* value) {
-    const float bw = (float)(box.x1 - box.x0), bh = (float)(box.y1 - box.y0);
-    const float cx = 0.5f * (float)(box.x0 + box.x1), cy = 0.5f * (float)(box.y0 + box.y1);
+    const RotatedFrame f = rotated_frame(box, cs, sn);
     float sum[C];
     for (int c = 0; c < C; ++c) sum[c] = 0.0f;
     for (int j = 0; j < n; ++j) {
-        float v = ((float)oy + ((float)j + 0.5f) / (float)n) / (float)S - 0.5f;
-        if (flips & GZ_FLIP_V) v = -v;
+        const float v = sub_coord(oy, j, n, S, flips & GZ_FLIP_V);
         for (int i = 0; i < n; ++i) {
-            float u = ((float)ox + ((float)i + 0.5f) / (float)n) / (float)S - 0.5f;
-            if (flips & GZ_FLIP_H) u = -u;
-            const float ru = cs * u - sn * v, rv = sn * u + cs * v;
-            bilinear_add<C>(src, W, H, cx + bw * ru, cy + bh * rv, sum);
+            float px, py;
+            rotated_point(f, sub_coord(ox, i, n, S, flips & GZ_FLIP_H), v, &px, &py);
+            bilinear_add<C>(src, W, H, px, py, sum);
         }
     }
     for (int c = 0; c < C; ++c) value[c] = sum[c] / (float)(n * n);

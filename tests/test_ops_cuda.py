@@ -216,10 +216,14 @@ class Emulated:
         4 concurrent blocks, shuffled)."""
         self.lib.gz_emu_configure(slots, {"forward": 0, "reverse": 1, "shuffled": 2}[order], seed)
 
+    STATS = ["walk_max", "walk_total", "walks", "concurrent_launches", "serial_launches", "poison_tiles",
+             "plain_tiles", "global_area_tiles", "staged_area_tiles", "global_rotated_tiles",
+             "staged_rotated_tiles", "staged_misses"]
+
     def stats(self) -> dict:
-        out = (ctypes.c_longlong * 5)()
+        out = (ctypes.c_longlong * len(self.STATS))()
         self.lib.gz_emu_stats(out)
-        return dict(zip(["walk_max", "walk_total", "walks", "concurrent_launches", "serial_launches"], out))
+        return dict(zip(self.STATS, out))
 
     def reset_stats(self) -> None:
         self.lib.gz_emu_reset_stats()
@@ -444,6 +448,67 @@ def test_emulated_kernel_poisons_bad_device_side_arguments(emulated):
         ok = cpu_resample(images[[0, 2]], boxes[[0, 2]], 8, rot[[0, 2]], flips[[0, 2]], 0, out_dtype, False,
                           (0, 0, 0), (1, 1, 1))
         np.testing.assert_array_equal(out[[0, 2]], ok)
+
+
+@pytest.fixture(scope="session")
+def emulated_plain(tmp_path_factory) -> Emulated:
+    """The emulator with crop_resize's tile plans compiled out: every pixel is gz_common.h's
+    output_pixel on the image in global memory, as the kernel computed it before staging."""
+    return Emulated(build_emulator(tmp_path_factory, ("-DGZ_CROP_PLAIN",)))
+
+
+TILE_PATHS = ["plain_tiles", "global_area_tiles", "staged_area_tiles", "global_rotated_tiles", "staged_rotated_tiles"]
+
+
+def staging_cases(rng: np.random.Generator):
+    """(images, boxes, size, {gray: the path every tile takes at 45 degrees, interp "area"} or None) for
+    crop_resize: full-size skies with ROI boxes; a large box that fits the 40 KiB budget in
+    grey only; whole images to 32 px (over budget, taps within the tables) and to 8 px (taps
+    beyond them); small random boxes; a view whose rows start 3 bytes off."""
+    big = np.stack([sky(rng, 424, 424, 4) for _ in range(2)])
+    whole = np.array([[0, 0, 424, 424]] * 2, np.int32)
+    yield big, cpu_boxes(big, "central", -1), 64, None
+    # 296 px -> 48 px at 45 degrees: a tile's footprint is ~142 px square, inside the image
+    # (not clipped): 60 KB in RGB, 20 KB in grey.
+    large = np.array([[64, 64, 360, 360]] * 2, np.int32)
+    yield big, large, 48, {False: "global_rotated_tiles", True: "staged_rotated_tiles"}
+    yield big, whole, 32, {False: "global_rotated_tiles", True: "global_rotated_tiles"}  # 14 sub-samples
+    yield big, whole, 8, {False: "plain_tiles", True: "plain_tiles"}  # 53 sub-samples per axis
+    small = rng.integers(0, 256, (3, 61, 47, 3), dtype=np.uint8)
+    yield small, random_boxes(rng, 3, 61, 47), int(rng.integers(5, 40)), None
+    view = rng.integers(0, 256, (2, 50, 53, 3), dtype=np.uint8)[:, 1:, 1:]
+    yield view, random_boxes(rng, 2, 49, 52), 33, None
+
+
+def test_emulated_staged_and_tabled_tiles_equal_output_pixel_and_the_cpu(emulated, emulated_plain):
+    """Each tile is staged in shared memory when its source region fits the budget, and reads
+    global memory otherwise; weights and sub-sample coordinates come from per-tile tables
+    unless the taps are too many. Every case is byte-identical to the output_pixel-only build
+    and to the CPU, no staged read falls outside the staged region, and every path is taken."""
+    rng = np.random.default_rng(31)
+    seen = dict.fromkeys(TILE_PATHS + ["staged_misses"], 0)
+    half = np.float32(np.sqrt(0.5))
+    for images, boxes, size, at_45 in staging_cases(rng):
+        n = len(images)
+        for kind in ("none", "right", "any", "45"):
+            rot = np.full((n, 2), half, np.float32) if kind == "45" else random_rotation(rng, n, kind)
+            flips = rng.integers(0, 4, n).astype(np.uint8)
+            for interp in (0, 1):
+                for out_dtype, gray in ((0, False), (1, True)) if interp else ((1, False), (0, True)):
+                    mean, std = ((0.1, 0.2, 0.3), (0.5, 0.25, 2.0)) if out_dtype == 0 else ((0, 0, 0), (1, 1, 1))
+                    args = (images, boxes, size, rot, flips, interp, out_dtype, gray, mean, std)
+                    where = f"{images.shape} {size} {kind} {interp} {out_dtype} {gray}"
+                    emulated.reset_stats()  # the counters are shared by every emulator build loaded
+                    got = emulated.crop_resize(*args)
+                    stats = emulated.stats()
+                    seen = {k: v + stats[k] for k, v in seen.items()}
+                    if at_45 and kind == "45" and interp == 0:
+                        assert stats[at_45[gray]] == sum(stats[k] for k in TILE_PATHS), (where, stats)
+                    assert got.tobytes() == emulated_plain.crop_resize(*args).tobytes(), where
+                    np.testing.assert_array_equal(got, cpu_resample(np.ascontiguousarray(images), *args[1:]),
+                                                  err_msg=where)
+    assert seen.pop("staged_misses") == 0
+    assert all(seen.values()), seen
 
 
 @built

@@ -1,13 +1,18 @@
-// crop_resize on the GPU: one thread per output pixel computes every channel with
-// gz_common.h's output_pixel<C>, the per-pixel work (tap weights, sample coordinates) shared
-// across channels. Built with -fmad=false (see CMakeLists.txt), so the float operations of
-// the rotated path round as on the CPU and the result equals the CPU backend's bit for bit.
+// crop_resize on the GPU: a block per kTile x kTile output tile, one thread per output
+// pixel computing every channel. Where the tile's source region fits kStageBytes, it is
+// staged in shared memory; tap weights and sub-sample coordinates come from per-tile
+// tables (crop_stage.cuh); only taps too many for the tables (very strong down-scaling)
+// leave each pixel to gz_common.h's output_pixel<C> on the image in global memory. Every
+// path gives output_pixel's values, and built with -fmad=false (see CMakeLists.txt) the
+// float operations of the rotated path round as on the CPU: the result equals the CPU
+// backend's bit for bit.
 #include "cuda/crop_resize.h"
 
 #include <cmath>
 #include <stdexcept>
 #include <string>
 
+#include "cuda/crop_stage.cuh"
 #include "cuda/device_guard.h"
 #include "cuda/launch.h"
 #include "gz_common.h"
@@ -15,8 +20,14 @@
 namespace gz::cuda {
 namespace {
 
-constexpr int kTileX = 32, kTileY = 8;
+using namespace crop;  // crop_stage.cuh
+
 constexpr int kMaxSize = 4096;
+#ifdef GZ_CROP_PLAIN  // the emulator's output_pixel-only build, the reference for the others
+constexpr bool kPlanTiles = false;
+#else
+constexpr bool kPlanTiles = true;
+#endif
 
 struct Params {
     const std::uint8_t* images;
@@ -33,37 +44,79 @@ __device__ inline void store(std::uint8_t* out, float v, float, float) { *out = 
 __device__ inline void poison(float* out) { *out = NAN; }
 __device__ inline void poison(std::uint8_t* out) { *out = 0; }
 
+// Thread 0's plan for image i and the output tile [ox0, ox1] x [oy0, oy1] (clipped to S).
+template <int C>
+__device__ Plan plan_tile(const Params& p, std::int64_t i, int ox0, int oy0, int ox1, int oy1) {
+    Plan q{};
+    const std::int32_t* b = p.boxes + 4 * i;
+    q.box = Box{b[0], b[1], b[2], b[3]};
+    q.cs = p.rot ? p.rot[2 * i] : 1.0f;
+    q.sn = p.rot ? p.rot[2 * i + 1] : 0.0f;
+    q.flips = p.flips ? p.flips[i] : 0;
+    q.img = p.images + i * p.image_stride;
+    // Device-side arguments are not checked on the host (that would need a sync): a bad box,
+    // a non-finite rotation or a flip code above 3 poisons the image (NaN, or 0 for uint8)
+    // instead of reading out of bounds; ops.py records the reason on the device.
+    const Box& x = q.box;
+    q.kind = (0 <= x.x0 && x.x0 < x.x1 && x.x1 <= p.w && 0 <= x.y0 && x.y0 < x.y1 && x.y1 <= p.h) &&
+                     isfinite(q.cs) && isfinite(q.sn) && q.flips <= 3 ? kPlain : kPoison;
+    if (kPlanTiles && q.kind == kPlain && p.interp == GZ_INTERP_AREA && is_right_angle(q.cs, q.sn))
+        plan_area<C>(q, p.size, ox0, oy0, ox1, oy1);
+    else if (kPlanTiles && q.kind == kPlain)
+        plan_rotated<C>(q, p.w, p.h, p.size, p.interp, ox0, oy0, ox1, oy1);
+    GZ_CROP_TILE(q.kind, q.staged);
+    return q;
+}
+
+// Every thread takes part in the barriers (also those past the output's edge, which stage
+// and fill tables but sample nothing), so the barriers stay uniform across the block.
 template <int C, class T>
-__global__ void __launch_bounds__(kTileX * kTileY) crop_resize_kernel(Params p, T* __restrict__ out) {
-    const int ox = blockIdx.x * blockDim.x + threadIdx.x, oy = blockIdx.y * blockDim.y + threadIdx.y;
-    const int S = p.size;
-    if (ox >= S || oy >= S) return;
+__global__ void __launch_bounds__(kThreads, 4) crop_resize_kernel(Params p, T* __restrict__ out) {
+    __shared__ Plan plan;
+    __shared__ Tables tables;
+    __shared__ std::uint8_t stage[kStageBytes];
+    const int S = p.size, tid = threadIdx.y * kTile + threadIdx.x;
+    const int ox0 = blockIdx.x * kTile, oy0 = blockIdx.y * kTile;
+    const int ox = ox0 + threadIdx.x, oy = oy0 + threadIdx.y;
     const std::int64_t plane = std::int64_t(S) * S;
     for (std::int64_t i = blockIdx.z; i < p.n; i += gridDim.z) {
-        T* dst = out + i * C * plane + std::int64_t(oy) * S + ox;
-        const std::int32_t* q = p.boxes + 4 * i;
-        const Box box{q[0], q[1], q[2], q[3]};
-        const float cs = p.rot ? p.rot[2 * i] : 1.0f, sn = p.rot ? p.rot[2 * i + 1] : 0.0f;
-        const int flips = p.flips ? p.flips[i] : 0;
-        // Device-side arguments are not checked on the host (that would need a sync): a bad
-        // box, a non-finite rotation or a flip code above 3 poisons the image (NaN, or 0 for
-        // uint8) instead of reading out of bounds; ops.py records the reason on the device.
-        if (!(0 <= box.x0 && box.x0 < box.x1 && box.x1 <= p.w && 0 <= box.y0 && box.y0 < box.y1 && box.y1 <= p.h) ||
-            !isfinite(cs) || !isfinite(sn) || flips > 3) {
-            for (int c = 0; c < C; ++c) poison(dst + c * plane);
-            continue;
+        if (tid == 0) plan = plan_tile<C>(p, i, ox0, oy0, min(ox0 + kTile, S) - 1, min(oy0 + kTile, S) - 1);
+        __syncthreads();
+        const Plan& q = plan;  // read in shared memory (broadcast), not copied into registers
+        if (q.staged && C == 1) stage_gray(q, p.row_stride, tid, stage);
+        if (q.staged && C == 3) stage_rgb(q, p.row_stride, tid, stage);
+        if (q.kind == kArea) fill_area(q, S, tid, tables.area);
+        if (q.kind == kRotated) fill_rotated(q, S, ox0, oy0, tid, tables.rot);
+        __syncthreads();
+        if (ox < S && oy < S) {
+            T* dst = out + i * C * plane + std::int64_t(oy) * S + ox;
+            float value[C];
+            const StagedSource<C> staged{stage, q.rx0, q.ry0, q.rw, q.rh};
+            const RgbSource<C> image{q.img, p.row_stride};
+            const int lx = threadIdx.x, ly = threadIdx.y;
+            if (q.kind == kPoison)
+                for (int c = 0; c < C; ++c) poison(dst + c * plane);
+            else if (q.kind == kArea && q.staged)
+                tabled_area_pixel<C>(staged, q, tables.area, S, ox, oy, value);
+            else if (q.kind == kArea)
+                tabled_area_pixel<C>(image, q, tables.area, S, ox, oy, value);
+            else if (q.kind == kRotated && q.staged)
+                tabled_rotated_pixel<C>(staged, q, tables.rot, p.w, p.h, lx, ly, value);
+            else if (q.kind == kRotated)
+                tabled_rotated_pixel<C>(image, q, tables.rot, p.w, p.h, lx, ly, value);
+            else
+                output_pixel<C>(image, p.w, p.h, q.box, S, ox, oy, q.cs, q.sn, q.flips, p.interp, value);
+            if (q.kind != kPoison)
+                for (int c = 0; c < C; ++c) store(dst + c * plane, value[c], p.mean[c], p.std[c]);
         }
-        const std::uint8_t* img = p.images + i * p.image_stride;
-        float value[C];
-        output_pixel<C>(RgbSource<C>{img, p.row_stride}, p.w, p.h, box, S, ox, oy, cs, sn, flips, p.interp, value);
-        for (int c = 0; c < C; ++c) store(dst + c * plane, value[c], p.mean[c], p.std[c]);
+        __syncthreads();  // plan, tables and stage are rewritten for the next image
     }
 }
 
 template <int C, class T>
 void launch(const Params& p, void* out, cudaStream_t stream) {
-    const dim3 tile(kTileX, kTileY);
-    const dim3 grid(ceil_div(p.size, kTileX), ceil_div(p.size, kTileY), grid_z(p.n));
+    const dim3 tile(kTile, kTile);
+    const dim3 grid(ceil_div(p.size, kTile), ceil_div(p.size, kTile), grid_z(p.n));
     GZ_LAUNCH(grid, tile, stream, crop_resize_kernel<C, T>)(p, static_cast<T*>(out));
     check_launch("crop_resize");
 }

@@ -67,6 +67,9 @@ inline Config config;
 // Statistics of the last launches (reset by gz_emu_reset_stats).
 inline std::atomic<long long> walk_max{0}, walk_total{0}, walks{0};
 inline std::atomic<long long> concurrent_launches{0}, serial_launches{0};
+// crop_resize: tiles per path (crop_stage.cuh's TileKind) and whether staged, and staged
+// reads outside the staged region.
+inline std::atomic<long long> crop_tiles[4][2] = {}, staged_misses{0};
 inline thread_local bool used_block_barrier = false;
 
 inline void record_walk(long long steps) {
@@ -215,6 +218,8 @@ inline void __syncthreads() {
 }
 
 #define GZ_CCL_WALK(steps) ::emu::record_walk(steps)
+#define GZ_CROP_TILE(kind, staged) (void)::emu::crop_tiles[kind][staged].fetch_add(1)
+#define GZ_CROP_STAGED_READ(inside) ((inside) ? (void)0 : (void)::emu::staged_misses.fetch_add(1))
 
 inline int min(int a, int b) { return a < b ? a : b; }
 inline int max(int a, int b) { return a < b ? b : a; }

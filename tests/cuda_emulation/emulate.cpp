@@ -33,16 +33,25 @@ void gz_emu_reset_stats() {
     emu::walks = 0;
     emu::concurrent_launches = 0;
     emu::serial_launches = 0;
+    for (auto& kind : emu::crop_tiles)
+        for (auto& t : kind) t = 0;
+    emu::staged_misses = 0;
 }
 
-// out[0..4]: longest union-find root walk, total walk steps, walks, launches run with
-// concurrent blocks, launches run one block at a time.
+// out[0..11]: longest union-find root walk, total walk steps, walks, launches run with
+// concurrent blocks, launches run one block at a time; crop_resize tiles poisoned, by
+// output_pixel, area with tables (global memory, staged), rotated with tables (global,
+// staged); staged reads outside the staged region.
 void gz_emu_stats(long long* out) {
     out[0] = emu::walk_max;
     out[1] = emu::walk_total;
     out[2] = emu::walks;
     out[3] = emu::concurrent_launches;
     out[4] = emu::serial_launches;
+    out[5] = emu::crop_tiles[0][0];
+    out[6] = emu::crop_tiles[1][0];
+    for (int k = 0; k < 4; ++k) out[7 + k] = emu::crop_tiles[2 + k / 2][k % 2];
+    out[11] = emu::staged_misses;
 }
 
 long long gz_emu_scratch_bytes(long long n, int h, int w) {
