@@ -11,7 +11,6 @@ apply to every FITS file the job reads, in this process and in worker processes 
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import tempfile
 from pathlib import Path
@@ -42,34 +41,6 @@ def fits_options(bands=None, stretch: str = "asinh", q: float = 8.0, scales=None
                 os.environ[k] = v
 
 
-def _with_radec(frame, text: bool):
-    """``ra``, ``dec`` columns after ``path`` when any input is a FITS file: degrees with 7
-    decimals ("" when unknown) for a ``text`` (CSV) catalog, else floats (NaN)."""
-    from .data.fits import fits_radec, is_fits_name
-
-    if "path" not in frame.columns or not frame["path"].map(lambda p: is_fits_name(str(p))).any():
-        return frame, False
-    ok = frame["status"] == "ok"
-    coords = [fits_radec(p) if good and is_fits_name(str(p)) else (math.nan, math.nan)
-              for p, good in zip(frame["path"], ok)]
-    at = list(frame.columns).index("path") + 1
-    for k, name in enumerate(("ra", "dec")):
-        values = [c[k] for c in coords]
-        column = ["" if math.isnan(v) else f"{v:.7f}" for v in values] if text else values
-        frame.insert(at + k, name, column)
-    return frame, True
-
-
-def _numeric(frame):
-    """A catalog read as text → numbers where the columns are numbers."""
-    pd = __import__("pandas")
-    out = frame.copy()
-    for name in out.columns:
-        if name.startswith(("prob_", "Class")) or name in ("ra", "dec"):
-            out[name] = pd.to_numeric(out[name].replace("", None), errors="coerce")
-    return out
-
-
 def predict(checkpoint: PathLike | Sequence[PathLike], inputs: PathLike | Sequence[PathLike],
             out: PathLike | None = None, *, gallery: PathLike | None = None, bands=None,
             stretch: str = "asinh", q: float = 8.0, scales=None, engine: str = "local",
@@ -83,7 +54,8 @@ def predict(checkpoint: PathLike | Sequence[PathLike], inputs: PathLike | Sequen
     ``out``: also write the catalog there (CSV, or Parquet for .parquet), atomically.
     ``gallery``: write a PNG of the most and least confident inputs per class, ROI boxes drawn.
     ``engine="dask"``: on a Dask cluster (``scheduler`` address, or a local one of ``workers``)."""
-    from .data.tables import PARQUET_SUFFIXES, read_table, write_table
+    from .data.tables import numeric_columns
+    from .workflows.predict import TEXT_COLUMNS
 
     checkpoints = list(checkpoint) if isinstance(checkpoint, (list, tuple)) else [checkpoint]
     inputs = [inputs] if isinstance(inputs, (str, os.PathLike)) else list(inputs)
@@ -96,16 +68,13 @@ def predict(checkpoint: PathLike | Sequence[PathLike], inputs: PathLike | Sequen
             from .workflows.dask_engine import dask_client, dask_predict
 
             client = stack.enter_context(dask_client(scheduler, workers))
-            dask_predict(checkpoints, inputs, target, client, **options)
+            catalog = dask_predict(checkpoints, inputs, target, client, **options)
         else:
             from .workflows.predict import predict_files
 
-            predict_files(checkpoints, inputs, target, **options)
-        text = not target.name.lower().endswith(PARQUET_SUFFIXES)
-        frame, added = _with_radec(read_table(target), text)
-        if added:
-            write_table(frame, target)
-        table = _numeric(frame)
+            catalog = predict_files(checkpoints, inputs, target, **options)
+        frame = catalog.frame
+        table = numeric_columns(frame, [c for c in frame.columns if c not in TEXT_COLUMNS])
         if gallery is not None:
             write_gallery(table, checkpoints[0], gallery)
     return table
@@ -133,44 +102,18 @@ def ingest(src: PathLike, out: PathLike, *, catalog: PathLike | None = None, id_
     shards in ``out`` (resumable) and return the manifest as a DataFrame, one row per input;
     ``frame.attrs["summary"]`` is the run's summary. Catalogs: CSV, Parquet, or with astropy
     FITS tables, VOTable, ECSV."""
+    from .data.catalogs import catalog_images
     from .data.inputs import walk_images
     from .data.tables import read_table
     from .workflows.ingest import IngestOptions, ingest as run_ingest
 
     opts = IngestOptions(size=size, mode=mode, threshold=threshold, pad=pad, shard_size=shard_size)
-    items = catalog_items(catalog, src, id_column, path_column) if catalog is not None else walk_images(src)
+    items = catalog_images(catalog, src, id_column, path_column) if catalog is not None else walk_images(src)
     with fits_options(bands, stretch, q, scales):
         summary = run_ingest(items, out, opts, workers=workers, progress=progress)
     manifest = read_table(Path(out) / "manifest.csv")
     manifest.attrs["summary"] = summary
     return manifest
-
-
-def catalog_items(catalog: PathLike, folder: PathLike, id_column: str, path_column: str | None = None,
-                  *, allow_outside: bool = False):
-    """(id, path) pairs of a catalog in any readable table format (see ``read_table``):
-    ``path_column`` relative to ``folder``, else the first ``folder/<id><image suffix>`` that
-    exists. A path leading outside ``folder`` is refused unless ``allow_outside``."""
-    from .data.inputs import IMAGE_SUFFIXES
-    from .data.tables import read_table
-    from .errors import UserError
-
-    frame = read_table(catalog)
-    for name in filter(None, (id_column, path_column)):
-        if name not in frame.columns:
-            raise UserError(f"{catalog}: no column {name!r} (columns: {list(frame.columns)})")
-    items, inside = [], os.path.realpath(folder)
-    for k, ident in enumerate(frame[id_column]):
-        ident = str(ident).strip()
-        if path_column:
-            items.append((ident, os.path.join(folder, str(frame[path_column].iloc[k]).strip())))
-            continue
-        candidates = [os.path.join(folder, ident + s) for s in IMAGE_SUFFIXES]
-        items.append((ident, next((c for c in candidates if os.path.exists(c)), candidates[0])))
-    for k, (_, path) in enumerate(items):
-        if not allow_outside and os.path.commonpath([inside, os.path.realpath(path)]) != inside:
-            raise UserError(f"{catalog}, row {k + 1}: image path {path!r} leads outside {str(folder)!r}")
-    return items
 
 
 def evaluate(checkpoint: PathLike | Sequence[PathLike], *, dataset: str | None = None, split: str = "test",

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from .data.base import GalaxyDataset
 from .data.decode import load_batch, read_header, read_image, verify_images
-from .data.inputs import open_catalog_csv, outside, outside_error
+from .data.catalogs import Catalog, ImageIndex, read_catalog
+from .data.inputs import outside, outside_error
 from .data.problems import InputProblem
 from .errors import (
     ContractError,
@@ -75,6 +76,7 @@ def dataset_root(root: str | os.PathLike | None, name: str) -> Path:
 
 __all__ = [
     "AUGMENT_KEYS",
+    "Catalog",
     "ContractError",
     "DATA_ENV",
     "DatasetNotFoundError",
@@ -82,6 +84,7 @@ __all__ = [
     "DecodeError",
     "GalaxyDataset",
     "GalaxyzooError",
+    "ImageIndex",
     "InputNotFoundError",
     "InputProblem",
     "LOSSES",
@@ -99,9 +102,9 @@ __all__ = [
     "dataset_root",
     "hookimpl",
     "load_batch",
-    "open_catalog_csv",
     "outside",
     "outside_error",
+    "read_catalog",
     "read_header",
     "read_image",
     "verify_images",

@@ -87,12 +87,22 @@ def test_fits_folder_to_catalog_with_radec_and_gallery(run, tmp_path):
 
 def test_ingest_fits_folder_then_predict_shards(run, tmp_path):
     folder = fits_cutouts(tmp_path / "cutouts")
-    manifest = galaxyzoo.ingest(folder, tmp_path / "shards", size=32, workers=0)
-    assert len(manifest) == N + 1
-    assert (manifest["status"] == "ok").sum() == N
+    # JPEGs first, in shards of their own: only the later shards hold FITS rows (and ra/dec).
+    for k in range(3):
+        Image.fromarray(synthetic.images(1, "test", [k], size=48)[0]).save(folder / f"a{k}.jpg")
+    manifest = galaxyzoo.ingest(folder, tmp_path / "shards", size=32, shard_size=3, workers=0)
+    assert len(manifest) == N + 4
+    assert (manifest["status"] == "ok").sum() == N + 3
     assert manifest.set_index("id").loc["broken", "error"] == "corrupt"
+    assert list(manifest.columns[-2:]) == ["ra", "dec"]
+    rows = manifest.set_index("id")
+    assert rows.loc["gal1", "ra"] == "150.0100000" and rows.loc["gal1", "dec"] == "1.9900000"
+    assert rows.loc["a0", "ra"] == "" and rows.loc["broken", "ra"] == ""
+    typed = pd.read_parquet(tmp_path / "shards" / "manifest.parquet").set_index("id")
+    assert typed["ra"].dtype == np.float64 and typed.loc["gal1", "ra"] == pytest.approx(150.01)
+    assert typed["x0"].dtype.name == "Int64" and typed["x0"].isna().sum() == 1  # the broken file
     frame = galaxyzoo.predict(run, tmp_path / "shards", device="cpu")
-    assert (frame["status"] == "ok").sum() == N
+    assert (frame["status"] == "ok").sum() == N + 3
 
 
 def test_catalog_in_astropy_formats(run, tmp_path):
@@ -153,6 +163,20 @@ def test_cli_predict_fits_with_gallery(run, tmp_path):
     assert Image.open(tmp_path / "g.png").size[0] > 300
 
 
+def test_parquet_catalog_holds_numbers_and_text(run, tmp_path):
+    folder = fits_cutouts(tmp_path / "cutouts", n=2)
+    frame = galaxyzoo.predict(run, folder, tmp_path / "c.parquet", device="cpu")
+    on_disk = pd.read_parquet(tmp_path / "c.parquet")
+    assert list(on_disk.columns) == list(frame.columns)
+    assert on_disk["ra"].dtype == np.float64 and on_disk["prob_" + run_class(frame)].dtype == np.float64
+    assert on_disk["id"].tolist() == frame["id"].tolist() and pd.api.types.is_string_dtype(on_disk["status"])
+    assert np.allclose(on_disk["ra"].dropna(), frame["ra"].dropna())
+
+
+def run_class(frame) -> str:
+    return next(c for c in frame.columns if c.startswith("prob_"))[len("prob_"):]
+
+
 def test_cli_ingest_fits_with_a_votable_catalog(tmp_path):
     import subprocess
     import sys
@@ -183,3 +207,26 @@ def test_metrics_csv_through_pandas_keeps_the_csv_module_bytes(tmp_path):
     writer.writeheader()
     writer.writerows(history)
     assert (tmp_path / "metrics.csv").read_bytes() == text.getvalue().encode()
+
+
+def test_cli_evaluate_reads_fits_catalogs_with_the_band_options(run, tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    fits_cutouts(tmp_path / "cutouts")
+    classes = ("smooth_round", "smooth_cigar", "edge_on_disk", "unbarred_spiral")
+    (tmp_path / "labels.csv").write_text("id,label,split\n" + "".join(
+        f"gal{k},{classes[k % 4]},test\n" for k in range(N)))
+    base = [sys.executable, "-m", "galaxyzoo.cli", "evaluate", str(run), "--dataset", "catalog",
+            "--root", str(tmp_path), "--dataset-opt", "image_dir=cutouts", "--dataset-opt", "id_column=id",
+            "--dataset-opt", "classes=" + ",".join(classes), "--workers", "0", "--device", "cpu", "--quiet"]
+    done = subprocess.run(base + ["--out", str(tmp_path / "e"), "--bands", "g,r,i", "--stretch", "linear"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert f"{N} samples" in done.stdout and json.loads((tmp_path / "e" / "metrics.json").read_text())
+    # The options reach the decoder: a band the files lack makes every image unreadable.
+    done = subprocess.run(base + ["--out", str(tmp_path / "f"), "--bands", "g,r,z"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert "band" in (done.stderr + done.stdout).lower()

@@ -116,7 +116,7 @@ def test_a_utf8_bom_is_accepted_by_every_catalog_reader(tmp_path):
         with_bom = registry.create_dataset("catalog", split=split, root=root, id_column="id")
         assert with_bom.ids == registry.create_dataset("catalog", split=split, root=plain, id_column="id").ids
         assert not with_bom.problems
-    from galaxyzoo.data.inputs import catalog_images
+    from galaxyzoo.data.catalogs import catalog_images
     assert [i for i, _ in catalog_images(root / "labels.csv", root / "images", "id")] == [f"g{i}" for i in range(16)]
     folder = tmp_path / "shards"
     folder.mkdir()

@@ -204,7 +204,7 @@ def test_predict_checks_its_output_before_any_work(run, tmp_path):
 def test_catalog_paths_are_confined_to_the_folder_and_bom_is_accepted(tmp_path):
     """Class 5 (part): a catalog row reaching outside its folder is refused, naming the line;
     a UTF-8 BOM in the header is accepted."""
-    from galaxyzoo.data.inputs import catalog_images
+    from galaxyzoo.data.catalogs import catalog_images
     _good(tmp_path / "img", [b"a.jpg"])
     (tmp_path / "secret.jpg").write_bytes(b"x")
     (tmp_path / "ok.csv").write_bytes("\ufeffGalaxyID,file\na,a.jpg\n".encode())

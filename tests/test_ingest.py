@@ -12,7 +12,8 @@ from galaxyzoo import ops
 from galaxyzoo.data.bad_inputs import encode, galaxy_like, write_bad_inputs
 from galaxyzoo.data.decode import decode_image
 from galaxyzoo.data.shards import ShardDataset
-from galaxyzoo.data.inputs import catalog_images, walk_images
+from galaxyzoo.data.catalogs import catalog_images
+from galaxyzoo.data.inputs import walk_images
 from galaxyzoo.workflows.ingest import ingest, IngestOptions, STOP_AFTER_ENV, to_original
 
 SAMPLE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "gz2_sample"

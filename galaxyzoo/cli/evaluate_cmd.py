@@ -5,6 +5,7 @@ import argparse
 import json
 from pathlib import Path
 
+from .fits_options import add_fits_args, fits_kwargs
 from .run_options import MAX_BATCH, add_runtime_args, int_in, key_value, one_line_errors
 
 EXAMPLES = """\
@@ -15,6 +16,8 @@ examples:
   galaxyzoo evaluate runs/a --ensemble runs/b --ensemble runs/c --tta 4
                                                  the mean of three models, each averaged over 4 rotations
   galaxyzoo evaluate runs/my-run --dataset gz2_sample --root ../shared/data/gz2_sample
+  galaxyzoo evaluate runs/my-run --dataset catalog --root survey --bands g,r,i --stretch asinh
+                                                 a catalog of FITS cutouts, bands g, r, i as B, G, R
 """
 
 
@@ -49,18 +52,20 @@ def register(sub: argparse._SubParsersAction) -> None:
                              "default), 4 rotations, or 8 with their mirror images (each ensemble "
                              "member, before the members are averaged)")
     add_runtime_args(parser)
+    add_fits_args(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..workflows.evaluate import evaluate_checkpoint, format_table
+    from ..api import evaluate  # the Python API's function: the same evaluation, FITS options
+    from ..workflows.evaluate import format_table
 
-    result = evaluate_checkpoint(
+    result = evaluate(
         [args.checkpoint, *args.ensemble], dataset=args.dataset, split=args.split,
         dataset_options=dict(args.dataset_opt),
         root=args.root, metrics=args.metrics, out_dir=args.out, batch_size=args.batch_size,
         workers=args.workers, device=args.device, limit=args.limit, progress=not args.quiet,
-        tta=args.tta,
+        tta=args.tta, **fits_kwargs(args),
     )
     if args.json:
         print(json.dumps(result.metrics, indent=2))

@@ -68,7 +68,8 @@ def threshold(text: str) -> str | int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..data.inputs import catalog_images, walk_images
+    from ..data.catalogs import catalog_images
+    from ..data.inputs import walk_images
     from ..workflows.ingest import IngestOptions, ingest
 
     if not args.src.is_dir():
@@ -76,12 +77,7 @@ def run(args: argparse.Namespace) -> int:
     opts = IngestOptions(size=args.size, mode=None if args.mode == "none" else args.mode,
                          threshold=args.threshold, pad=args.pad, shard_size=args.shard_size,
                          decoder=args.decoder)
-    if args.catalog and not str(args.catalog).lower().endswith(".csv"):  # Parquet, FITS table, VOTable, ECSV
-        from ..api import catalog_items
-
-        inputs = catalog_items(args.catalog, args.src, args.id_column, args.path_column,
-                               allow_outside=args.allow_outside_paths)
-    elif args.catalog:
+    if args.catalog:  # CSV, Parquet, or with astropy a FITS table, VOTable, ECSV
         inputs = catalog_images(args.catalog, args.src, args.id_column, args.path_column,
                                 allow_outside=args.allow_outside_paths)
     else:

@@ -383,11 +383,11 @@ def fits_shape(data: bytes, *, max_pixels: int = MAX_PIXELS) -> tuple[int, int]:
     return tuple(images[0].shape[-2:])
 
 
-def fits_radec(path: str | os.PathLike) -> tuple[float, float]:
-    """(ra, dec) of a FITS cutout's centre from its header alone; NaNs when it has no WCS or
-    cannot be read (its row then carries the decode error)."""
+def fits_radec(source: str | os.PathLike | bytes) -> tuple[float, float]:
+    """(ra, dec) of a FITS cutout's centre (a path or the file's bytes) from its header alone;
+    NaNs when it has no WCS or cannot be read (its row then carries the decode error)."""
     try:
-        data = _read_file(os.fspath(path))
+        data = source if isinstance(source, bytes) else _read_file(os.fspath(source))
         if not is_fits(data):
             return math.nan, math.nan
         images, _ = _open(data, MAX_PIXELS)

@@ -35,8 +35,6 @@ import torch
 from ..errors import DecodeError
 from .decode import MAX_FILE_BYTES, MAX_PIXELS, read_bytes, sniff_format
 
-__all__ = ["Decoder", "GpuDecoded", "decode_jpegs", "gpu_decode_available", "to_batch"]
-
 Source = Union[str, os.PathLike, bytes]
 # (encoded files as 1-D uint8 CPU tensors, device) -> one 3×H×W uint8 tensor per file.
 Decoder = Callable[[list, str], Sequence[torch.Tensor]]

@@ -1,7 +1,6 @@
-"""Finding the inputs of a job: image files under a folder, or the rows of a catalog."""
+"""Finding the inputs of a job: image files under a folder (catalog rows: :mod:`.catalogs`)."""
 from __future__ import annotations
 
-import csv
 import os
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -61,12 +60,6 @@ def _walk(folder: str, entries: list, above: set) -> Iterator[tuple[str, str]]:
             yield fits_stem(entry.name), entry.path  # the stem; a.fits.gz -> a
 
 
-def open_catalog_csv(csv_path: str | os.PathLike):
-    """A CSV catalog opened for ``csv`` readers: UTF-8, a byte-order mark accepted (every
-    catalog reader opens its file here: datasets, ingest, predict)."""
-    return open(csv_path, newline="", encoding="utf-8-sig")
-
-
 def outside(path: str | os.PathLike, folder_real: str) -> bool:
     """Whether ``path``, resolved (``..``, absolute paths and symlinks followed), leads outside
     the folder whose real path is ``folder_real`` (``os.path.realpath(folder)``)."""
@@ -80,38 +73,8 @@ def outside_error(where: str, path: str, folder) -> UserError:
                      "fix the catalog (or allow paths outside the folder explicitly)")
 
 
-def catalog_images(csv_path: str | os.PathLike, folder: str | os.PathLike, id_column: str,
-                   path_column: str | None = None, *, allow_outside: bool = False) -> Iterator[tuple[str, str]]:
-    """(id, path) per catalog row, streaming: the path column (relative to ``folder``) or the
-    first of ``folder/<id>.jpg|.jpeg|.png`` that exists (``.jpg`` when none does: the row then
-    gets a ``missing`` error). Missing columns are reported at once, before any row is read.
-    A UTF-8 byte-order mark is accepted. A path (or id) leading outside ``folder`` (``..``, an
-    absolute path, a symlink out) is refused, naming the row, unless ``allow_outside``."""
-    with open_catalog_csv(csv_path) as f:
-        header = next(csv.reader(f), [])
-    for name in filter(None, (id_column, path_column)):
-        if name not in header:
-            raise UserError(f"{csv_path}: no column {name!r} (columns: {header})")
-    return _catalog_rows(csv_path, folder, id_column, path_column, allow_outside)
-
-
-def _catalog_rows(csv_path, folder, id_column, path_column, allow_outside) -> Iterator[tuple[str, str]]:
-    inside = os.path.realpath(folder)
-    with open_catalog_csv(csv_path) as f:
-        for line, row in enumerate(csv.DictReader(f), start=2):
-            ident = (row[id_column] or "").strip()
-            if path_column:
-                path = os.path.join(folder, row[path_column] or "")
-            else:
-                candidates = [os.path.join(folder, ident + s) for s in IMAGE_SUFFIXES]
-                path = next((c for c in candidates if os.path.exists(c)), candidates[0])
-            if not allow_outside and outside(path, inside):
-                raise outside_error(f"{csv_path}, line {line}", path, folder)
-            yield ident, path
-
-
 def expand_inputs(inputs: Iterable[str | os.PathLike]) -> list[Path]:
-    """Files as given; folders replaced by their JPEG/PNG files (recursively, sorted)."""
+    """Files as given; folders replaced by their image files (recursively, sorted)."""
     paths: list[Path] = []
     for item in inputs:
         path = Path(item)

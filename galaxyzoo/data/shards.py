@@ -8,7 +8,6 @@ The crops are already ROI-cropped and resized, so a pipeline reading them runs
 from __future__ import annotations
 
 import contextlib
-import csv
 import json
 import os
 from pathlib import Path
@@ -16,12 +15,14 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from ..atomic import atomic_open, atomic_write_bytes
+from ..atomic import atomic_open
+from .tables import LINE_END, csv_bytes, numeric_columns, pandas, read_table, rows_frame, write_table
 from ..errors import InputNotFoundError
 from ..specs import Task
 
 MANIFEST_COLUMNS = ("id", "path", "shard", "index", "x0", "y0", "x1", "y1", "height", "width",
                     "decoded_height", "decoded_width", "status", "error", "message")
+MANIFEST_TEXT_COLUMNS = ("id", "path", "shard", "status", "error", "message")
 
 
 def shard_name(k: int) -> str:
@@ -34,8 +35,24 @@ def is_shard_dir(path: str | Path) -> bool:
 
 
 def read_manifest(folder: str | Path) -> list[dict[str, str]]:
-    with open(Path(folder) / "manifest.csv", newline="", encoding="utf-8-sig") as f:  # saved by a spreadsheet: a BOM
-        return list(csv.DictReader(f))
+    """The manifest's rows as text cells (saved again by a spreadsheet: a BOM is accepted)."""
+    return read_table(Path(folder) / "manifest.csv").to_dict("records")
+
+
+def manifest_frame(rows: Sequence[Sequence]):
+    """Manifest rows as a DataFrame of :data:`MANIFEST_COLUMNS`, plus ``ra`` and ``dec`` when
+    any row carries them (FITS inputs: two trailing cells; other rows get "")."""
+    columns = list(MANIFEST_COLUMNS) + (["ra", "dec"] if any(len(r) > len(MANIFEST_COLUMNS) for r in rows) else [])
+    return rows_frame(columns, [list(r) + [""] * (len(columns) - len(r)) for r in rows])
+
+
+def write_shard_npy(path: Path, chunks: list[np.ndarray], item_shape: tuple[int, ...]) -> None:
+    """``np.save`` of the uint8 chunks' concatenation, byte for byte, without concatenating."""
+    with atomic_open(path) as f:
+        np.lib.format.write_array_header_1_0(f, {"descr": "|u1", "fortran_order": False,
+                                                 "shape": (sum(len(c) for c in chunks), *item_shape)})
+        for chunk in chunks:
+            f.write(np.ascontiguousarray(chunk, np.uint8).data)
 
 
 class ShardDataset:
@@ -85,31 +102,49 @@ class ShardDataset:
 
 
 def write_manifest(out: Path, shards: list[int]) -> None:
-    """Concatenate the shards' manifest parts into manifest.csv (+ .parquet), atomically.
-    The CSV is renamed into place last: when it exists, the ingest is complete."""
+    """Join the shards' manifest parts into manifest.csv (+ .parquet), atomically. The CSV is
+    renamed into place last: when it exists, the ingest is complete. Parts with the same
+    header are joined as bytes; with FITS inputs in some parts only, the ``ra``/``dec``
+    columns are added to the others (empty)."""
+    parts = [out / f"{shard_name(k)}.csv" for k in shards]
+    header = (",".join(MANIFEST_COLUMNS) + LINE_END).encode()
     with atomic_open(out / "manifest.csv") as f:
-        f.write((",".join(MANIFEST_COLUMNS) + "\n").encode())
-        for k in shards:
-            with open(out / f"{shard_name(k)}.csv", "rb") as part:
-                next(part)
-                f.writelines(part)
+        if all(_first_line(p) == header for p in parts):
+            f.write(header)
+            for part in parts:
+                with open(part, "rb") as rows:
+                    next(rows)
+                    f.writelines(rows)
+        else:
+            f.write(csv_bytes(_joined([read_table(p) for p in parts])))
         f.flush()
         _write_parquet(Path(f.name), out / "manifest.parquet")
 
 
+def _first_line(path: Path) -> bytes:
+    with open(path, "rb") as f:
+        return f.readline()
+
+
+def _joined(frames: list):
+    pd = pandas()
+    columns = list(dict.fromkeys(c for frame in frames for c in frame.columns))
+    return pd.concat(frames, ignore_index=True)[columns].fillna("")
+
+
 def _write_parquet(csv_path: Path, parquet_path: Path) -> None:
+    """The manifest as Parquet: numbers as integers (index, boxes, sizes) or floats (ra, dec)."""
     try:
-        import pyarrow as pa
-        import pyarrow.csv as pacsv
-        import pyarrow.parquet as pq
+        import pyarrow  # noqa: F401  (pandas writes Parquet through it)
     except ImportError:
         return
-    text_columns = ("id", "path", "shard", "status", "error", "message")
-    table = pacsv.read_csv(csv_path, convert_options=pacsv.ConvertOptions(
-        column_types={c: pa.string() for c in text_columns}))
-    buf = pa.BufferOutputStream()
-    pq.write_table(table, buf)
-    atomic_write_bytes(parquet_path, buf.getvalue().to_pybytes())
+    frame = read_table(csv_path)
+    numbers = [c for c in frame.columns if c not in MANIFEST_TEXT_COLUMNS]
+    frame = numeric_columns(frame, numbers)
+    for name in numbers:
+        if name not in ("ra", "dec"):
+            frame[name] = frame[name].astype("Int64")  # error rows: null
+    write_table(frame, parquet_path)
 
 
 def file_stamps(paths: Iterable[str]) -> list:

@@ -51,9 +51,12 @@ def read_table(path: str | os.PathLike, *, text: bool = True):
     if name.endswith(ASTROPY_SUFFIXES):
         return _astropy_table(path)
     try:
-        if text:
-            return pd.read_csv(path, dtype=str, keep_default_na=False)
-        return pd.read_csv(path)
+        if text:  # the header read as a row: a wider row later is an error, never a silent index
+            cells = pd.read_csv(path, header=None, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+            frame = cells.iloc[1:].reset_index(drop=True)
+            frame.columns = list(cells.iloc[0])
+            return frame
+        return pd.read_csv(path, encoding="utf-8-sig")
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as err:
         raise UserError(f"{path}: not a readable CSV catalog ({err})") from None
 
@@ -86,17 +89,30 @@ def csv_bytes(frame) -> bytes:
     return text.getvalue().encode()
 
 
-def write_table(frame, path: str | os.PathLike) -> Path:
-    """``frame`` to ``path`` atomically: Parquet for a .parquet/.pq name, else CSV."""
+def write_table(frame, path: str | os.PathLike, *, text_columns: Sequence[str] | None = None) -> Path:
+    """``frame`` to ``path`` atomically: Parquet for a .parquet/.pq name, else CSV. With
+    ``text_columns``, a Parquet file keeps those as text and stores every other column as
+    float64 (an empty cell as null): catalogs are built as text cells, formatted for the CSV."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.name.lower().endswith(PARQUET_SUFFIXES):
+        if text_columns is not None:
+            frame = numeric_columns(frame, [c for c in frame.columns if c not in text_columns])
         buffer = io.BytesIO()
         frame.to_parquet(buffer, index=False)
         atomic_write_bytes(path, buffer.getvalue())
     else:
         atomic_write_bytes(path, csv_bytes(frame))
     return path
+
+
+def numeric_columns(frame, columns: Sequence[str]):
+    """A copy of ``frame`` with ``columns`` as float64 ("" and unparsable cells: NaN)."""
+    pd = pandas()
+    out = frame.copy()
+    for name in columns:
+        out[name] = pd.to_numeric(out[name].replace("", None), errors="coerce").astype("float64")
+    return out
 
 
 def rows_frame(columns: Sequence[str], rows: Sequence[Sequence]):

@@ -16,9 +16,7 @@ pixels. Boxes in the manifest are in the original image's pixel coordinates.
 from __future__ import annotations
 
 import contextlib
-import csv
 import ctypes
-import io
 import json
 import math
 import os
@@ -35,10 +33,13 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .. import ops
-from ..atomic import atomic_open, atomic_write_bytes, atomic_write_json
+from ..atomic import atomic_write_json
 from ..data.decode import MAX_FILE_BYTES, decode_image, jpeg_header, read_bytes, sniff_format
+from ..data import fits
 from ..data.problems import shown
-from ..data.shards import MANIFEST_COLUMNS, file_stamps, remove_shards_from, shard_name, stamps_name, write_manifest
+from ..data.shards import (MANIFEST_COLUMNS, file_stamps, manifest_frame, remove_shards_from, shard_name,
+                           stamps_name, write_manifest, write_shard_npy)
+from ..data.tables import read_table, write_table
 from ..errors import DecodeError, UserError
 from . import guards
 
@@ -208,7 +209,8 @@ def _read(path: str) -> bytes | DecodeError:
 def process_chunk(items: list[tuple[str, str]], opts: IngestOptions) -> tuple[np.ndarray, list[list]]:
     """Read, decode and crop ``items`` ((id, path) pairs): the crops of the good ones, in
     order, and one manifest row per item (shard and index are filled in at commit)."""
-    crops = (crop_blobs_roi if opts.decoder == "roi" else crop_blobs)([_read(path) for _, path in items], opts)
+    blobs = [_read(path) for _, path in items]
+    crops = (crop_blobs_roi if opts.decoder == "roi" else crop_blobs)(blobs, opts)
     rows = []
     for i, (ident, path) in enumerate(items):
         err, ident, path = crops.errors[i], shown(ident), shown(path)  # names as written (UTF-8)
@@ -217,8 +219,16 @@ def process_chunk(items: list[tuple[str, str]], opts: IngestOptions) -> tuple[np
             rows.append([ident, path, "", -1] + [""] * 8 + ["error", err.reason, message])
         else:
             rows.append([ident, path, "", -1, *crops.boxes[i], *crops.original[i], *crops.decoded[i],
-                         "ok", "", ""])
+                         "ok", "", ""] + _radec_cells(blobs[i]))
     return crops.pixels, rows
+
+
+def _radec_cells(blob: bytes) -> list[str]:
+    """A FITS cutout's centre (ra, dec in degrees, "" without a WCS) as two trailing manifest
+    cells; nothing for other formats (a manifest has ra/dec columns only with FITS inputs)."""
+    if not fits.is_fits(blob):
+        return []
+    return ["" if math.isnan(v) else f"{v:.7f}" for v in fits.fits_radec(blob)]
 
 
 # --- the run ------------------------------------------------------------------------------
@@ -228,40 +238,29 @@ def _finished_rows(out: Path, k: int, items: list[tuple[str, str]]) -> list[dict
     part = out / f"{shard_name(k)}.csv"
     if not part.exists() or not (out / f"{shard_name(k)}.npy").exists():
         return None
-    with open(part, newline="") as f:
-        rows = list(csv.DictReader(f))
+    try:
+        rows = read_table(part).to_dict("records")
+    except (UserError, OSError):  # unreadable: do the shard again
+        return None
     # A source that changed under this shard (added, removed, renamed or replaced: another
     # size or modification time) makes it stale: do it again.
     try:
         stamps = json.loads((out / stamps_name(k)).read_text())
     except (OSError, ValueError):
         return None
-    same = [r["path"] for r in rows] == [shown(p) for _, p in items] and stamps == file_stamps(p for _, p in items)
+    same = [r.get("path") for r in rows] == [shown(p) for _, p in items] and stamps == file_stamps(p for _, p in items)
     return rows if same else None
 
 
 def _commit_shard(out: Path, k: int, pixels: list[np.ndarray], rows: list[list], opts: IngestOptions) -> None:
-    _write_npy(out / f"{shard_name(k)}.npy", [p for p in pixels if len(p)], (3, opts.size, opts.size))
-    text = io.StringIO()
-    writer = csv.writer(text)
-    writer.writerow(MANIFEST_COLUMNS)
+    write_shard_npy(out / f"{shard_name(k)}.npy", [p for p in pixels if len(p)], (3, opts.size, opts.size))
     index = 0
     for row in rows:
         if row[STATUS] == "ok":
             row[2], row[3] = shard_name(k) + ".npy", index
             index += 1
-        writer.writerow(row)
     atomic_write_json(out / stamps_name(k), file_stamps(row[1] for row in rows))
-    atomic_write_bytes(out / f"{shard_name(k)}.csv", text.getvalue().encode())  # marks it done
-
-
-def _write_npy(path: Path, chunks: list[np.ndarray], item_shape: tuple[int, ...]) -> None:
-    """``np.save`` of the uint8 chunks' concatenation, byte for byte, without concatenating."""
-    with atomic_open(path) as f:
-        np.lib.format.write_array_header_1_0(f, {"descr": "|u1", "fortran_order": False,
-                                                 "shape": (sum(len(c) for c in chunks), *item_shape)})
-        for chunk in chunks:
-            f.write(np.ascontiguousarray(chunk, np.uint8).data)
+    write_table(manifest_frame(rows), out / f"{shard_name(k)}.csv")  # marks it done
 
 
 def _check_options(out: Path, opts: IngestOptions) -> None:

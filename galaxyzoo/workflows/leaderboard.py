@@ -2,8 +2,6 @@
 ``leaderboard.md`` / ``.csv`` / ``.json`` files with their plots (see :mod:`.benchmark`)."""
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 from dataclasses import asdict, dataclass, field, fields
@@ -14,6 +12,7 @@ import numpy as np
 
 from .. import registry
 from ..atomic import atomic_write_bytes, atomic_write_json
+from ..data.tables import rows_frame, write_table
 from ..errors import UserError
 from . import plots
 
@@ -190,22 +189,21 @@ def write_leaderboard(rows: Sequence[Row], runs: Sequence[RunResult], out: Path,
                                       "anchors": [asdict(r) for r in anchors],
                                       "runs": [asdict(r) for r in runs]})
 
-    text = io.StringIO()
-    writer = csv.writer(text)
     details = list(dict.fromkeys(c for d in datasets for c in _detail_columns(d, [r for r in rows if r.dataset == d])))
-    writer.writerow(["dataset", "model", "seeds"] + [f"{m}_{s}" for m in metrics for s in ("mean", "std")]
-                    + [h.replace(" ", "_") for _, _, h in details]
-                    + ["params", "budget_minutes", "epochs", "train_seconds", "train_images_per_s",
-                       "infer_images_per_s", "anchor", "reported"])
+    columns = (["dataset", "model", "seeds"] + [f"{m}_{s}" for m in metrics for s in ("mean", "std")]
+               + [h.replace(" ", "_") for _, _, h in details]
+               + ["params", "budget_minutes", "epochs", "train_seconds", "train_images_per_s",
+                  "infer_images_per_s", "anchor", "reported"])
+    cells = []
     for d in datasets:
         for r in anchor_rows(d) + [r for r in rows if r.dataset == d]:
             values = [f"{v:.6g}" for m in metrics for v in r.metrics.get(m, (np.nan, np.nan))]
             extra = [f"{_detail(r, m, i):.6g}" for m, i, _ in details]
-            writer.writerow([r.dataset, r.model, " ".join(map(str, r.seeds)), *values, *extra, r.params,
-                             "" if r.budget_minutes is None else f"{r.budget_minutes:g}", f"{r.epochs:g}",
-                             f"{r.train_seconds:.3f}", f"{r.train_images_per_s:.2f}",
-                             f"{r.infer_images_per_s:.2f}", int(r.anchor), r.reported])
-    atomic_write_bytes(paths["csv"], text.getvalue().encode())
+            cells.append([r.dataset, r.model, " ".join(map(str, r.seeds)), *values, *extra, r.params,
+                          "" if r.budget_minutes is None else f"{r.budget_minutes:g}", f"{r.epochs:g}",
+                          f"{r.train_seconds:.3f}", f"{r.train_images_per_s:.2f}",
+                          f"{r.infer_images_per_s:.2f}", int(r.anchor), r.reported])
+    write_table(rows_frame(columns, cells), paths["csv"])
 
     plots = _plot_metric_vs_time(rows, out)
     lines = ["# Leaderboard", "", _settings_line(settings), ""]

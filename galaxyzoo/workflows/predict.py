@@ -11,25 +11,25 @@ preprocessing the same decoded images its own way.
 from __future__ import annotations
 
 import contextlib
-import csv
 import functools
-import io
 import json
+import math
 import os
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ..atomic import atomic_write_bytes
 from ..data.decode import load_batch
-from ..data.inputs import IMAGE_SUFFIXES, catalog_images, expand_inputs
+from ..data.catalogs import catalog_images
+from ..data.inputs import IMAGE_SUFFIXES, expand_inputs
 from ..data.problems import shown
-from ..data.fits import fits_stem
+from ..data.fits import fits_radec, fits_stem, is_fits_name
+from ..data.tables import is_table_name, rows_frame, write_table
 from ..data.preprocessing import Preprocessing
 from ..data.shards import ShardDataset, is_shard_dir, read_manifest
 from ..errors import UserError
@@ -94,8 +94,8 @@ def plan_chunks(inputs: Sequence[str | os.PathLike], *, chunk_size: int, mode: s
             total += len(ok) - 1
             chunks += [ShardChunk(str(path), s, min(s + chunk_size, len(ok) - 1), int(ok[s]))
                        for s in range(0, len(ok) - 1, chunk_size)]
-        elif path.suffix.lower() == ".csv" and path.is_file():
-            rows = list(catalog_images(path, image_dir or path.parent, id_column))
+        elif is_table_name(path) and not is_fits_name(path) and path.is_file():  # a catalog, any table format
+            rows = catalog_images(path, image_dir or path.parent, id_column)
             total += len(rows)
             files += rows
         else:
@@ -214,6 +214,11 @@ class Catalog:
     path: Path
     rows: int
     errors: int
+    frame: Any = None  # the catalog as written: a pandas DataFrame of text cells
+
+
+# Catalog columns that stay text in Parquet; every other one is a number (float64).
+TEXT_COLUMNS = ("id", "GalaxyID", "path", "status", "error", "predicted")
 
 
 def _columns(task: Task) -> list[str]:
@@ -232,34 +237,6 @@ def _row(task: Task, ident: str, path: str, probs: np.ndarray | None, error: str
         return head + [task.outputs[int(probs.argmax())]] + [f"{p:.6f}" for p in probs]
     values = [""] * task.num_outputs if error else [f"{p:.6f}" for p in probs]
     return [ident, *values, path, "error" if error else "ok", error]
-
-
-def _write_csv(out: Path, columns: list[str], rows: list[list]) -> None:
-    text = io.StringIO()
-    writer = csv.writer(text)
-    writer.writerow(columns)
-    writer.writerows(rows)
-    atomic_write_bytes(out, text.getvalue().encode())
-
-
-def _write_table(out: Path, columns: list[str], rows: list[list]) -> None:
-    """CSV, or Parquet when ``out`` ends in .parquet (numbers as float64, empty as null)."""
-    if out.suffix.lower() != ".parquet":
-        _write_csv(out, columns, rows)
-        return
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    text_columns = {"id", "GalaxyID", "path", "status", "error", "predicted"}
-    arrays = {}
-    for j, name in enumerate(columns):
-        values = [r[j] for r in rows]
-        arrays[name] = pa.array(values if name in text_columns
-                                else [float(v) if v != "" else None for v in values], pa.string()
-                                if name in text_columns else pa.float64())
-    buf = pa.BufferOutputStream()
-    pq.write_table(pa.table(arrays), buf)
-    atomic_write_bytes(out, buf.getvalue().to_pybytes())
 
 
 def predict_files(
@@ -339,27 +316,40 @@ def check_inputs(total: int) -> None:
 
 
 def write_catalog(out: Path | str, task: Task, rows: list[list]) -> Catalog:
-    """Write catalog rows (in input order) to ``out``, CSV or Parquet, atomically."""
+    """Write catalog rows (in input order) to ``out``, CSV or Parquet, atomically; FITS
+    inputs add ``ra`` and ``dec`` columns (see :func:`with_radec`)."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    columns = _columns(task)
+    frame = with_radec(rows_frame(_columns(task), rows))
     try:
-        _write_table(out, columns, rows)
+        write_table(frame, out, text_columns=TEXT_COLUMNS)
     except OSError as err:  # a full disk, a lost mount: the finished rows are not thrown away
-        _save_partial(out, columns, rows, err)
-    status = columns.index("status")
-    return Catalog(out, len(rows), sum(r[status] == "error" for r in rows))
+        _save_partial(out, frame, err)
+    return Catalog(out, len(frame), int((frame["status"] == "error").sum()), frame)
 
 
-def _save_partial(out: Path, columns: list[str], rows: list[list], err: OSError):
+def with_radec(frame):
+    """``ra`` and ``dec`` columns after ``path`` when any input is a FITS file: degrees of the
+    cutout centre from the header's WCS, 7 decimals ("" without a WCS, or for a failed row)."""
+    if not any(is_fits_name(p) for p in frame["path"]):
+        return frame
+    fits_rows = [ok == "ok" and is_fits_name(p) for p, ok in zip(frame["path"], frame["status"])]
+    coords = [fits_radec(p) if is_fits else (math.nan, math.nan) for p, is_fits in zip(frame["path"], fits_rows)]
+    at = list(frame.columns).index("path") + 1
+    for k, name in enumerate(("ra", "dec")):
+        frame.insert(at + k, name, ["" if math.isnan(c[k]) else f"{c[k]:.7f}" for c in coords])
+    return frame
+
+
+def _save_partial(out: Path, frame, err: OSError):
     """Write the rows a failed catalog write would lose to ``OUT.partial.csv`` (atomically),
     then raise a one-line error naming both files."""
     partial = out.with_name(out.name + ".partial.csv")
     why = err.strerror or err
     try:
-        _write_csv(partial, columns, rows)
+        write_table(frame, partial)
     except OSError as again:
         raise UserError(f"--out {out}: cannot write the catalog ({why}), nor {partial} "
-                        f"({again.strerror or again}): the {len(rows)} predictions are lost") from None
-    raise UserError(f"--out {out}: cannot write the catalog ({why}); the {len(rows)} finished rows "
+                        f"({again.strerror or again}): the {len(frame)} predictions are lost") from None
+    raise UserError(f"--out {out}: cannot write the catalog ({why}); the {len(frame)} finished rows "
                     f"are saved in {partial}") from None

@@ -3,12 +3,10 @@ record per epoch), the learning-curve and confusion-matrix plots, and ``dropped_
 (the rows its dataset's reader left out, with their reasons)."""
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 from typing import Any, Mapping
 
-from ..atomic import atomic_write_bytes, atomic_write_json
+from ..atomic import atomic_write_json
 from ..data.problems import shown
 from ..data.problems import InputProblem, count_reasons
 from ..data.tables import rows_frame, write_table
@@ -55,10 +53,8 @@ def report_dropped(run_dir: Path, dropped: list[InputProblem]) -> None:
     any row was left out: nothing is dropped silently."""
     if not dropped:
         return
-    text = io.StringIO()
-    writer = csv.writer(text)
-    writer.writerow(["item", "source", "reason", "message"])
-    writer.writerows([shown(p.item), shown(p.source), p.reason, shown(p.message)] for p in dropped)
-    atomic_write_bytes(run_dir / DROPPED_ROWS, text.getvalue().encode())
+    write_table(rows_frame(["item", "source", "reason", "message"],
+                           [[shown(p.item), shown(p.source), p.reason, shown(p.message)] for p in dropped]),
+                run_dir / DROPPED_ROWS)
     counts = ", ".join(f"{reason} {n}" for reason, n in count_reasons(dropped).items())
     print(f"dropped {len(dropped)} input rows ({counts}): listed in {run_dir / DROPPED_ROWS}", flush=True)

@@ -8,7 +8,6 @@ stopping anything.
 """
 from __future__ import annotations
 
-import csv
 import logging
 import os
 from pathlib import Path
@@ -17,7 +16,6 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from galaxyzoo.data.decode import load_batch, verify_images
-from galaxyzoo.plugin_api import open_catalog_csv
 from galaxyzoo.data.problems import InputProblem
 from galaxyzoo.errors import DatasetNotFoundError
 from galaxyzoo.specs import Task
@@ -41,18 +39,6 @@ def require_files(name: str, root: Path, relpaths: Sequence[str], layout: str) -
     missing = [p for p in relpaths if not (root / p).exists()]
     if missing:
         raise DatasetNotFoundError(name, str(root), missing, layout)
-
-
-def read_csv(path: Path) -> tuple[list[str], list[list[str]]]:
-    """Header and rows of a CSV file (rows padded/cut to the header's width)."""
-    with open_catalog_csv(path) as f:  # UTF-8, a byte-order mark accepted
-        rows = list(csv.reader(f))
-    if not rows or not any(cell.strip() for cell in rows[0]):
-        raise ValueError(f"{path}: empty CSV file (expected a header row)")
-    header = [h.strip() for h in rows[0]]
-    width = len(header)
-    body = [(r + [""] * (width - len(r)))[:width] for r in rows[1:] if any(cell.strip() for cell in r)]
-    return header, body
 
 
 def check_fractions(fractions: Sequence[float]) -> tuple[float, float, float]:

@@ -1,8 +1,10 @@
 """``catalog``: any folder of images plus a CSV catalog — what a user with their own survey uses.
 
-One CSV row per galaxy: an id column, then either a class-label column (classification) or
-vote-fraction columns (``vote_fractions``), and optionally a split column. Images are found by
-id in the image folder (``<id>.jpg``, ``.jpeg`` or ``.png``) or named by a path column.
+One row per galaxy (CSV, Parquet, or with astropy a FITS table, VOTable or ECSV: the shared
+catalog reader, :mod:`galaxyzoo.data.catalogs`): an id column, then either a class-label column
+(classification) or vote-fraction columns (``vote_fractions``), and optionally a split column.
+Images are found by id in the image folder (``<id>.jpg``, ``.jpeg``, ``.png`` or a FITS name:
+``.fits``, ``.fits.gz``, ``.fz``…) or named by a path column.
 
 Splits: with a split column its values are the splits (``unlabeled`` rows need no label);
 without one, labelled rows are split train/val/test by ``seed`` and ``fractions`` (stratified
@@ -24,7 +26,7 @@ from typing import Sequence
 import numpy as np
 
 from galaxyzoo.data.decode import read_header
-from galaxyzoo.plugin_api import outside, outside_error
+from galaxyzoo.plugin_api import ImageIndex, outside, outside_error, read_catalog
 from galaxyzoo.data.problems import InputProblem
 from galaxyzoo.errors import DecodeError
 from galaxyzoo.specs import Task
@@ -32,7 +34,6 @@ from galaxyzoo.specs import Task
 from .base import (
     UNLABELED,
     FileImageDataset,
-    read_csv,
     require_files,
     resolve_root,
     select_split,
@@ -40,7 +41,6 @@ from .base import (
 )
 from .known import CATALOG_LAYOUT
 
-IMAGE_EXTENSIONS: tuple[str, ...] = (".jpg", ".jpeg", ".png", ".fits", ".fit", ".fts", ".fz")  # FITS: galaxyzoo[fits]
 NO_LABEL = frozenset({"", "nan", "NaN", "NA"})
 
 
@@ -55,20 +55,6 @@ class CatalogTable:
     splits: np.ndarray | None  # the split column's values, or None without one
     task: Task
     problems: list[InputProblem]
-
-
-def index_images(folder: Path, extensions: Sequence[str] = IMAGE_EXTENSIONS) -> dict[str, str]:
-    """File stem → path for the image files in ``folder`` (earlier extensions win a clash).
-    Paths stay strings: a Path object per file costs more than listing the folder."""
-    rank = {ext: i for i, ext in enumerate(extensions)}
-    found: dict[str, tuple[int, str]] = {}
-    with os.scandir(folder) as entries:
-        for entry in entries:
-            stem, dot, ext = entry.name.rpartition(".")
-            r = rank.get("." + ext.lower()) if dot else None
-            if r is not None and (stem not in found or r < found[stem][0]):
-                found[stem] = (r, entry.path)
-    return {stem: path for stem, (_, path) in found.items()}
 
 
 def _column(header: list[str], name: str, csv_path: Path) -> int:
@@ -119,12 +105,13 @@ def read_catalog_table(
     path_column: str | None,
     allow_outside_paths: bool = False,
 ) -> CatalogTable:
-    header, rows = read_csv(csv_path)
+    catalog = read_catalog(csv_path)
+    header, rows = catalog.header, catalog.rows
     root_real = os.path.realpath(root)
     id_at = 0 if id_column is None else _column(header, id_column, csv_path)
     split_at = header.index(split_column) if split_column and split_column in header else None
     path_at = None if path_column is None else _column(header, path_column, csv_path)
-    images = index_images(image_dir) if path_at is None else {}
+    images = ImageIndex(image_dir)
     problems: list[InputProblem] = []
 
     if target_columns is not None:
@@ -149,7 +136,7 @@ def read_catalog_table(
     seen: set[str] = set()
     for line, row in enumerate(rows, start=2):
         gid = row[id_at].strip()
-        where = f"{csv_path.name}:{line}"
+        where = catalog.where(line - 2)
 
         def report(reason: str, message: str) -> None:
             problems.append(InputProblem(gid or f"row {line}", where, reason, message))
@@ -168,14 +155,14 @@ def read_catalog_table(
         if path_at is not None:
             path = os.path.join(root, row[path_at].strip())
             if row[path_at].strip() and not allow_outside_paths and outside(path, root_real):
-                raise outside_error(f"{csv_path}, line {line}", path, root)
+                raise outside_error(catalog.describe(line - 2), path, root)
             if not row[path_at].strip() or not os.path.isfile(path):
                 report("missing", f"image {path} not found")
                 continue
         else:
-            found = images.get(gid)
+            found = images.find(gid)
             if found is None:
-                report("missing", f"no image {gid}.jpg/.jpeg/.png in {image_dir}")
+                report("missing", f"no image {gid}.jpg/.jpeg/.png/.fits… in {image_dir}")
                 continue
             path = found
         if task.kind == "vote_fractions":

@@ -15,10 +15,11 @@ import numpy as np
 
 from galaxyzoo.data.problems import InputProblem
 from galaxyzoo.gz2.tree import COLUMNS
+from galaxyzoo.plugin_api import ImageIndex
 from galaxyzoo.specs import Task
 
 from .base import UNLABELED, FileImageDataset, require_files, resolve_root, select_split
-from .catalog import index_images, read_catalog_table, split_members
+from .catalog import read_catalog_table, split_members
 from .known import GZ2_KAGGLE_LAYOUT, GZ2_SOLUTIONS, GZ2_TEST_DIR, GZ2_TRAIN_DIR
 
 NAME = "gz2_kaggle"
@@ -40,7 +41,7 @@ def open_gz2_kaggle(
     common = dict(name=NAME, split=split, task=TASK, image_size=image_size, verify=verify, num_threads=num_threads)
     if split == UNLABELED:
         require_files(NAME, base, [GZ2_TEST_DIR + "/"], GZ2_KAGGLE_LAYOUT)
-        images = index_images(base / GZ2_TEST_DIR, (".jpg",))
+        images = ImageIndex(base / GZ2_TEST_DIR, (".jpg",)).stems()
         ids = sorted(images, key=lambda s: (len(s), s))  # numeric order for numeric ids
         targets = np.full((len(ids), len(COLUMNS)), math.nan, np.float32)
         return FileImageDataset(ids=ids, targets=targets, paths=[images[i] for i in ids], problems=[], **common)
