@@ -4,8 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..errors import UserError
-from .run_options import add_runtime_args, key_value
+from .run_options import MAX_BATCH, add_runtime_args, float_in, int_in, key_value, one_line_errors
 
 
 EXAMPLES = """\
@@ -28,10 +27,11 @@ def _names(text: str) -> list[str]:
 
 
 def _seeds(text: str) -> list[int]:
+    seed = int_in(0, 2**32 - 1)
     try:
-        return [int(s) for s in _names(text)]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+        return [seed(s) for s in _names(text)]
+    except argparse.ArgumentTypeError as err:
+        raise argparse.ArgumentTypeError(f"expected comma-separated seeds: {err}") from None
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -41,9 +41,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "split and training-time budget, and write a leaderboard (Markdown, CSV, JSON) with plots.",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    one_line_errors(parser)
     parser.add_argument("--models", type=_names, required=True, metavar="A,B,...", help="models or recipes")
     parser.add_argument("--datasets", type=_names, required=True, metavar="X,Y,...")
-    parser.add_argument("--budget-minutes", type=float, metavar="M",
+    parser.add_argument("--budget-minutes", type=float_in(0, 1e6, open_low=True), metavar="M",
                         help="training time per run. Without --epochs each run times a short probe and "
                              "sets its epochs so that its whole schedule spans the budget; training "
                              "also stops (mid-epoch) when the budget is spent")
@@ -51,15 +52,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--rank-by", metavar="METRIC",
                         help="order each dataset's rows by this metric (default: the first one all runs share)")
     parser.add_argument("--out", type=Path, default=Path("benchmark"), metavar="DIR")
-    parser.add_argument("--epochs", type=int, metavar="N", help="epochs for every run (default: fitted to --budget-minutes; without "
+    parser.add_argument("--epochs", type=int_in(1, 100_000), metavar="N", help="epochs for every run (default: fitted to --budget-minutes; without "
                              "a budget the recipe's, or 10); with a budget it is then only the hard stop")
-    parser.add_argument("--size", type=int, metavar="PX", help="input size for every model")
-    parser.add_argument("--batch-size", type=int, metavar="N")
+    parser.add_argument("--size", type=int_in(8, 2048), metavar="PX", help="input size for every model")
+    parser.add_argument("--batch-size", type=int_in(1, MAX_BATCH), metavar="N")
     parser.add_argument("--root", metavar="DIR", help="dataset root directory")
     parser.add_argument("--dataset-opt", type=key_value, action="append", default=[], metavar="KEY=VALUE")
-    parser.add_argument("--limit-train", type=int, metavar="N")
-    parser.add_argument("--limit-val", type=int, metavar="N")
-    parser.add_argument("--limit-test", type=int, metavar="N")
+    parser.add_argument("--limit-train", type=int_in(1), metavar="N")
+    parser.add_argument("--limit-val", type=int_in(1), metavar="N")
+    parser.add_argument("--limit-test", type=int_in(1), metavar="N")
     parser.add_argument("--tta", type=int, choices=(1, 4, 8), default=1,
                         help="test-time averaging over right-angle rotations (4) and their mirror images (8)")
     add_runtime_args(parser)
@@ -70,8 +71,6 @@ def run(args: argparse.Namespace) -> int:
     from ..workflows.benchmark import run_benchmark
     from ..workflows.leaderboard import mean_std
 
-    if args.budget_minutes is not None and args.budget_minutes <= 0:
-        raise UserError("--budget-minutes must be positive")
     rows, paths = run_benchmark(
         args.models, args.datasets, args.out, budget_minutes=args.budget_minutes, seeds=args.seeds, rank_by=args.rank_by,
         limit_test=args.limit_test, workers=args.workers, device=args.device, progress=not args.quiet,

@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 from .. import registry
-from .run_options import add_runtime_args
+from .run_options import add_runtime_args, int_in, one_line_errors
 
 RECIPE = "default"
 
@@ -17,8 +17,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         description=f"Train the `{RECIPE}` recipe (synthetic galaxies, no downloads), evaluate it "
                     "on the test split and show where the plots and checkpoint went.",
     )
+    one_line_errors(parser)
     parser.add_argument("--out", type=Path, help="run directory (default: demo_runs/TIMESTAMP)")
-    parser.add_argument("--epochs", type=int, help="override the recipe's epochs")
+    parser.add_argument("--epochs", type=int_in(1, 100_000), help="override the recipe's epochs")
     add_runtime_args(parser)
     parser.set_defaults(func=run)
 
