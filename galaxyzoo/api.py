@@ -97,17 +97,18 @@ def ingest(src: PathLike, out: PathLike, *, catalog: PathLike | None = None, id_
            path_column: str | None = None, size: int = 64, mode: str | None = "central",
            threshold: int | str = "auto", pad: float = 0.1, shard_size: int = 4096,
            workers: int | None = None, bands=None, stretch: str = "asinh", q: float = 8.0, scales=None,
-           progress: bool = False):
+           progress: bool = False, device: str = "cpu"):
     """Ingest a folder of cutouts (or a catalog's rows, paths relative to ``src``) into crop
     shards in ``out`` (resumable) and return the manifest as a DataFrame, one row per input;
     ``frame.attrs["summary"]`` is the run's summary. Catalogs: CSV, Parquet, or with astropy
-    FITS tables, VOTable, ECSV."""
+    FITS tables, VOTable, ECSV. ``device="cuda"``: JPEGs decoded and cropped on the GPU
+    (:mod:`galaxyzoo.workflows.gpu_ingest`; needs torchvision)."""
     from .data.catalogs import catalog_images
     from .data.inputs import walk_images
     from .data.tables import read_table
     from .workflows.ingest import IngestOptions, ingest as run_ingest
 
-    opts = IngestOptions(size=size, mode=mode, threshold=threshold, pad=pad, shard_size=shard_size)
+    opts = IngestOptions(size=size, mode=mode, threshold=threshold, pad=pad, shard_size=shard_size, device=device)
     items = catalog_images(catalog, src, id_column, path_column) if catalog is not None else walk_images(src)
     with fits_options(bands, stretch, q, scales):
         summary = run_ingest(items, out, opts, workers=workers, progress=progress)

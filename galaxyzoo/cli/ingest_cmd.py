@@ -26,6 +26,12 @@ On a Dask cluster (pip install "galaxyzoo[dask]"; same output, byte for byte):
   galaxyzoo ingest images/ --out shards/ --engine dask --scheduler tcp://head:8786
 Workers read the image files by the paths given here (a shared filesystem); this process
 writes the shards and the manifest.
+
+On a GPU (torchvision 0.19+ and a CUDA device; --workers does not apply):
+  galaxyzoo ingest images/ --out shards/ --device cuda
+JPEGs are decoded in batches by nvJPEG, their ROIs found and cropped on the device; PNG, FITS,
+CMYK and anything the GPU cannot decode go through the CPU path. The rows are the CPU path's;
+boxes agree to a pixel or two for most images (see galaxyzoo/workflows/gpu_ingest.py).
 """
 
 
@@ -54,6 +60,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--decoder", default="full", choices=["full", "roi"],
                         help="full: decode the whole JPEG (default); roi: decode only the ROI's blocks "
                              "(libjpeg-turbo build; crops within a few levels of full's, not byte-identical)")
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"],
+                        help="cpu: decode and crop in worker processes (default); cuda: decode JPEGs in "
+                             "batches on the GPU (torchvision nvJPEG) and crop there, in this process")
     parser.add_argument("--allow-outside-paths", action="store_true",
                         help="let catalog paths lead outside SRC (refused by default)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -76,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"{args.src} is not a folder")
     opts = IngestOptions(size=args.size, mode=None if args.mode == "none" else args.mode,
                          threshold=args.threshold, pad=args.pad, shard_size=args.shard_size,
-                         decoder=args.decoder)
+                         decoder=args.decoder, device=args.device)
     if args.catalog:  # CSV, Parquet, or with astropy a FITS table, VOTable, ECSV
         inputs = catalog_images(args.catalog, args.src, args.id_column, args.path_column,
                                 allow_outside=args.allow_outside_paths)
@@ -84,6 +93,8 @@ def run(args: argparse.Namespace) -> int:
         inputs = walk_images(args.src)
     apply_fits_env(args)  # FITS cutouts: bands and stretch, here and in the workers
     if args.engine == "dask":
+        if args.device != "cpu":
+            raise UserError("--device cuda decodes in this process: use it with --engine local")
         from ..workflows.dask_engine import dask_client, dask_ingest
 
         with dask_client(args.scheduler, args.workers) as client:

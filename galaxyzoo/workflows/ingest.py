@@ -11,14 +11,15 @@ is assembled from the parts at the end.
 Each JPEG is decoded at a power-of-two DCT scale (libjpeg-turbo) of at least ``2 × size`` pixels, then the
 native ``preprocess`` op finds the ROI and area-resizes it; when the ROI found there is smaller
 than ``size`` pixels the file is decoded again at a scale that gives the ROI at least ``size``
-pixels. Boxes in the manifest are in the original image's pixel coordinates.
+pixels. Boxes in the manifest are in the original image's pixel coordinates. That per-chunk
+work is :mod:`galaxyzoo.workflows.ingest_chunk`; with ``device="cuda"`` the chunks run in this
+process with their JPEGs decoded and cropped on the GPU (:mod:`galaxyzoo.workflows.gpu_ingest`).
 """
 from __future__ import annotations
 
 import contextlib
 import ctypes
 import json
-import math
 import os
 import signal
 import time
@@ -27,21 +28,20 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from itertools import count, islice
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import Iterable, Iterator
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from .. import ops
 from ..atomic import atomic_write_json
-from ..data.decode import MAX_FILE_BYTES, decode_image, jpeg_header, read_bytes, sniff_format
-from ..data import fits
 from ..data.problems import shown
 from ..data.shards import (MANIFEST_COLUMNS, file_stamps, manifest_frame, remove_shards_from, shard_name,
                            stamps_name, write_manifest, write_shard_npy)
 from ..data.tables import read_table, write_table
-from ..errors import DecodeError, UserError
+from ..errors import UserError
 from . import guards
+from .gpu_ingest import chunk_function
+from .ingest_chunk import Crops, crop_blobs, crop_blobs_roi, process_chunk, to_original  # noqa: F401 (re-exported)
 
 STATUS, ERROR = MANIFEST_COLUMNS.index("status"), MANIFEST_COLUMNS.index("error")
 OPTIONS_FILE = "ingest.json"
@@ -59,11 +59,14 @@ class IngestOptions:
     pad: float = 0.1
     shard_size: int = 4096
     decoder: str = "full"  # "roi": galaxyzoo.data.roi_decode (not byte-identical to "full")
+    device: str = "cpu"  # "cuda": galaxyzoo.workflows.gpu_ingest (the CPU's rows, boxes within a tolerance)
 
     def __post_init__(self) -> None:
         if self.size < 1 or self.shard_size < 1:
             raise UserError("size and shard_size must be >= 1")
         if self.decoder not in ("full", "roi"): raise UserError(f"decoder must be 'full' or 'roi', got {self.decoder!r}")  # noqa: E701
+        if self.device not in ("cpu", "cuda"): raise UserError(f"device must be 'cpu' or 'cuda', got {self.device!r}")  # noqa: E701
+        if self.device != "cpu" and self.decoder != "full": raise UserError("the roi decoder runs on the CPU: use device 'cpu' with it")  # noqa: E701
 
 
 @dataclass
@@ -95,140 +98,6 @@ class IngestSummary:
                 f"({self.shards_written} written, {self.shards_skipped} already done) under {self.out}\n"
                 f"ok: {self.ok}; errors: {errs}\n"
                 f"{self.processed} decoded in this run: {self.images_per_s:.0f} images/s over {self.seconds:.1f} s")
-
-
-# --- one chunk of files (runs in a worker) ----------------------------------------------------
-
-@dataclass
-class Crops:
-    """:func:`crop_blobs`' result: uint8 M×C×S×S crops of the M good inputs (in order), and per
-    input its ROI box in original pixels, original and decoded (height, width), or its error."""
-
-    pixels: np.ndarray
-    boxes: list[list[int] | None]
-    original: list[tuple[int, int] | None]
-    decoded: list[tuple[int, int] | None]
-    errors: list[DecodeError | None]
-
-
-def crop_blobs(blobs: Sequence[bytes | DecodeError], opts: IngestOptions) -> Crops:
-    """Encoded images (or the error reading them) → crops, one core, never raising for a bad one.
-
-    JPEGs decode at the power-of-two DCT scale nearest above ``2 × size`` (``size`` with mode
-    None); when the ROI found there is under ``size`` pixels, the file is decoded again at a
-    scale that gives it ``size`` pixels, so crops are never upsampled from a needlessly coarse
-    decode.
-    """
-    n = len(blobs)
-    first_scale = opts.size if opts.mode is None else 2 * opts.size
-    result = Crops(np.empty(0), [None] * n, [None] * n, [None] * n, [None] * n)
-    images: dict[int, np.ndarray] = {}
-    for i, blob in enumerate(blobs):
-        try:
-            if isinstance(blob, DecodeError):
-                raise blob
-            images[i] = decode_image(blob, _fast_min_size(blob, first_scale))
-            result.original[i] = _original_size(blob, images[i])
-        except DecodeError as err:
-            result.errors[i] = err
-    crops: dict[int, np.ndarray] = {}
-    boxes: dict[int, np.ndarray] = {}
-    by_shape: dict[tuple, list[int]] = {}
-    for i, image in images.items():
-        by_shape.setdefault(image.shape, []).append(i)
-    for members in by_shape.values():  # one native call per image size
-        out, found = _crop([images[i] for i in members], opts)
-        for j, i in enumerate(members):
-            crops[i], boxes[i] = out[j], found[j]
-    for i, image in images.items():
-        side = max(boxes[i][2] - boxes[i][0], boxes[i][3] - boxes[i][1])
-        if side < opts.size and min(image.shape[:2]) < min(result.original[i]):
-            finer = math.ceil(min(image.shape[:2]) * opts.size / side)
-            images[i] = decode_image(blobs[i], _fast_min_size(blobs[i], finer))
-            out, found = _crop([images[i]], opts)
-            crops[i], boxes[i] = out[0], found[0]
-    good = sorted(images)
-    for i in good:
-        result.decoded[i] = images[i].shape[:2]
-        result.boxes[i] = to_original(boxes[i], result.decoded[i], result.original[i]).tolist()
-    result.pixels = (np.stack([crops[i] for i in good]) if good
-                     else np.empty((0, 3, opts.size, opts.size), np.uint8))
-    return result
-
-
-def _fast_min_size(data: bytes, wanted: int) -> int:
-    """A ``min_size`` for :func:`decode_image` that lands on a power-of-two DCT scale (1/8,
-    1/4, 1/2, 1) at least ``wanted`` pixels: libjpeg-turbo's other scales (3/8, 5/8...) are
-    slower, 3/8 even slower than 1/2."""
-    if sniff_format(data) != "jpeg":
-        return wanted
-    try:
-        side = min(jpeg_header(data)[:2])
-    except ValueError:
-        return wanted  # decode_image reports what is wrong with it
-    for denominator in (8, 4, 2):
-        if -(-side // denominator) >= wanted:
-            return -(-side // denominator)
-    return side
-
-
-def _original_size(data: bytes, decoded: np.ndarray) -> tuple[int, int]:
-    if sniff_format(data) == "jpeg":  # the only format decoded at a reduced scale
-        return tuple(jpeg_header(data)[:2])
-    return decoded.shape[:2]
-
-
-def to_original(boxes: np.ndarray, decoded: tuple[int, int], original: tuple[int, int]) -> np.ndarray:
-    """Boxes (x0, y0, x1, y1) found on a scaled decode, in the original image's pixels."""
-    sy, sx = original[0] / decoded[0], original[1] / decoded[1]
-    scaled = np.asarray(boxes, np.float64) * np.array([sx, sy, sx, sy])
-    return np.rint(scaled).astype(np.int64)
-
-
-def _crop(images: list[np.ndarray], opts: IngestOptions) -> tuple[np.ndarray, np.ndarray]:
-    """``ops.preprocess`` on same-shape images: uint8 N×C×S×S crops and boxes on the decode."""
-    out, boxes = ops.preprocess(np.stack(images), opts.size, mode=opts.mode, threshold=opts.threshold,
-                                pad=opts.pad, out_dtype="uint8", num_threads=1, return_boxes=True)
-    return out.numpy(), boxes.numpy()
-
-
-def crop_blobs_roi(blobs: Sequence[bytes | DecodeError], opts: IngestOptions) -> Crops:
-    """:func:`crop_blobs` through :mod:`galaxyzoo.data.roi_decode` (what it cannot decode: crop_blobs)."""
-    from ..data.roi_decode import crop_with_fallback
-    return Crops(*crop_with_fallback(blobs, opts.size, opts.mode, opts.threshold, opts.pad,
-                                     lambda rest: crop_blobs(rest, opts)))
-
-
-def _read(path: str) -> bytes | DecodeError:
-    try:
-        return read_bytes(path, MAX_FILE_BYTES)
-    except DecodeError as err:
-        return err
-
-
-def process_chunk(items: list[tuple[str, str]], opts: IngestOptions) -> tuple[np.ndarray, list[list]]:
-    """Read, decode and crop ``items`` ((id, path) pairs): the crops of the good ones, in
-    order, and one manifest row per item (shard and index are filled in at commit)."""
-    blobs = [_read(path) for _, path in items]
-    crops = (crop_blobs_roi if opts.decoder == "roi" else crop_blobs)(blobs, opts)
-    rows = []
-    for i, (ident, path) in enumerate(items):
-        err, ident, path = crops.errors[i], shown(ident), shown(path)  # names as written (UTF-8)
-        if err is not None:
-            message = str(err) if path in str(err) else f"{path}: {err}"
-            rows.append([ident, path, "", -1] + [""] * 8 + ["error", err.reason, message])
-        else:
-            rows.append([ident, path, "", -1, *crops.boxes[i], *crops.original[i], *crops.decoded[i],
-                         "ok", "", ""] + _radec_cells(blobs[i]))
-    return crops.pixels, rows
-
-
-def _radec_cells(blob: bytes) -> list[str]:
-    """A FITS cutout's centre (ra, dec in degrees, "" without a WCS) as two trailing manifest
-    cells; nothing for other formats (a manifest has ra/dec columns only with FITS inputs)."""
-    if not fits.is_fits(blob):
-        return []
-    return ["" if math.isnan(v) else f"{v:.7f}" for v in fits.fits_radec(blob)]
 
 
 # --- the run ------------------------------------------------------------------------------
@@ -265,7 +134,7 @@ def _commit_shard(out: Path, k: int, pixels: list[np.ndarray], rows: list[list],
 
 def _check_options(out: Path, opts: IngestOptions) -> None:
     path = out / OPTIONS_FILE
-    current = {k: v for k, v in asdict(opts).items() if (k, v) != ("decoder", "full")}  # older ingests resume
+    current = {k: v for k, v in asdict(opts).items() if (k, v) not in (("decoder", "full"), ("device", "cpu"))}  # older ingests resume
     if path.exists():
         before = json.loads(path.read_text())
         if before != current:
@@ -298,8 +167,11 @@ def ingest(
     ``executor``: run the chunks there instead (anything with ``concurrent.futures``'
     ``submit``, e.g. a Dask client's, see :mod:`galaxyzoo.dask_engine`); ``workers`` is then
     how many chunks it runs at once. Shards and the manifest are still written here, in order.
+    ``opts.device="cuda"``: the chunks run in this process, decoded and cropped on the GPU
+    (``workers`` does not apply, an ``executor`` is refused; see :mod:`.gpu_ingest`).
     """
     out = Path(out)
+    work, workers = chunk_function(opts, workers, executor)  # an unusable device: UserError, nothing written
     with guards.output_lock(out, "ingest"):  # one writer per output folder
         _check_options(out, opts)
         _remove_stale_temporaries(out)
@@ -337,7 +209,7 @@ def ingest(
             pending: deque = deque()
             source = chunks()
             for k, last, items in source:
-                pending.append((k, last, pool.submit(process_chunk, items, opts)))
+                pending.append((k, last, pool.submit(work, items, opts)))
                 if len(pending) >= 4 * max(workers, 1):
                     _collect(pending.popleft(), pixels, rows, summary, out, opts, bar, stop_after)
             while pending:
