@@ -45,3 +45,27 @@ def test_constant_keeps_the_rate():
 def test_unknown_schedule_is_rejected():
     with pytest.raises(ValueError, match="unknown schedule"):
         TrainConfig(model="two_conv", dataset="synthetic", schedule="linear").validate()
+
+
+def test_a_budget_shortens_the_schedule_so_it_still_ends():
+    from galaxyzoo.workflows.train_config import epochs_within_budget
+
+    config = TrainConfig(model="two_conv", dataset="synthetic", epochs=10, schedule="step", optimizer="sgd")
+    assert epochs_within_budget(config, 2, 20.0, 10.0, 100.0) == 10  # 8 more epochs of 10 s fit
+    assert epochs_within_budget(config, 2, 40.0, 20.0, 100.0) == 5  # 60 s left: 3 more of 20 s
+    assert epochs_within_budget(config, 2, 99.0, 20.0, 100.0) == 2  # no whole epoch left: stop
+    assert epochs_within_budget(config, 2, 40.0, 20.0, math.inf) == 10
+    # The scheduler reads the epochs at each step: squeezed after epoch 2 of 10 (to 5), the
+    # step schedule's ÷10 drops come at 72% and 92% of the new 50 steps.
+    param = torch.nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.SGD([param], lr=0.04)
+    scheduler = make_scheduler(config, optimizer, 10)
+    rates = []
+    for step in range(50):
+        if step == 20:
+            config.epochs = 5
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    assert rates[:36] == pytest.approx([0.04] * 36)
+    assert rates[36:46] == pytest.approx([0.004] * 10) and rates[46:] == pytest.approx([0.0004] * 4)

@@ -38,7 +38,7 @@ from . import checkpoint, guards
 from .inference import compute_metrics, metric_names, run_inference, scalar_metrics, task_loss
 from .run_outputs import count_reasons, dropped_rows, report_dropped, write_run_outputs
 from .rng import rng_state, seed_everything, set_rng_state
-from .train_config import TrainConfig, class_weights, make_optimizer, make_scheduler
+from .train_config import TrainConfig, class_weights, epochs_within_budget, make_optimizer, make_scheduler
 
 VAL_FRACTION = 0.1  # held out of "train" when a dataset has no "val" split
 
@@ -328,7 +328,7 @@ def _fit(run: _Run, stop_after_epoch: int | None, time_budget_s: float | None) -
     stopped_early, training_seconds = False, 0.0
     budget = math.inf if time_budget_s is None else time_budget_s
     for epoch in range(run.start_epoch, config.epochs):
-        if training_seconds >= budget:
+        if training_seconds >= budget or epoch >= config.epochs:
             break
         if config.patience is not None and state.bad_epochs >= config.patience:
             stopped_early = True
@@ -343,6 +343,8 @@ def _fit(run: _Run, stop_after_epoch: int | None, time_budget_s: float | None) -
             run.ddp.active)
         train_seconds = time.perf_counter() - started
         training_seconds += train_seconds
+        if not run.ddp.active:  # (ranks would each decide on their own clock)
+            config.epochs = epochs_within_budget(config, epoch + 1, training_seconds, train_seconds, budget)
         val_loss, values = _validate(run)
         bad = guards.non_finite(run.net.state_dict()) + ["val_loss"] * (not guards.is_finite(val_loss))
         if bad:

@@ -100,11 +100,11 @@ def make_scheduler(config: TrainConfig, optimizer, steps_per_epoch: int):
     """Per-step schedule. ``cosine``: a short linear warm-up (3% of steps) then cosine decay to
     zero. ``step``: no warm-up, the rate divided by 10 after 72% and again after 92% of the
     steps, as Dieleman et al. (2015) did (0.04 → 0.004 after 18 M of 25 M examples → 0.0004
-    after 23 M). ``constant``: the rate as given."""
-    total = config.epochs * steps_per_epoch
-    warmup = max(1, int(0.03 * total))
-
+    after 23 M). ``constant``: the rate as given. The total is ``config.epochs`` as it is at
+    each step, so :func:`epochs_within_budget` can squeeze the rest of the schedule."""
     def factor(step: int) -> float:
+        total = config.epochs * steps_per_epoch  # read each step: a time budget may shorten it
+        warmup = max(1, int(0.03 * total))
         if config.schedule == "constant":
             return 1.0
         if config.schedule == "step":
@@ -114,6 +114,17 @@ def make_scheduler(config: TrainConfig, optimizer, steps_per_epoch: int):
         return 0.5 * (1.0 + math.cos(math.pi * min(1.0, (step - warmup) / max(1, total - warmup))))
 
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def epochs_within_budget(config: TrainConfig, epochs_done: int, seconds_done: float,
+                         last_epoch_s: float, budget_s: float) -> int:
+    """The epochs whose schedule still ends inside a training-time budget: the planned ones
+    while they fit at the last epoch's pace, else those done plus the whole epochs the rest of
+    the budget holds. A machine slower than its benchmark probe (or one that got busy) then
+    ends its schedule on time instead of being cut at a high learning rate."""
+    if not math.isfinite(budget_s) or last_epoch_s <= 0:
+        return config.epochs
+    return min(config.epochs, epochs_done + max(0, int((budget_s - seconds_done) // last_epoch_s)))
 
 
 def class_weights(config: TrainConfig, train_set, device: torch.device) -> torch.Tensor | None:
