@@ -5,8 +5,11 @@ run. The CLI commands do the same work; nothing heavy is imported until a job ru
 FITS cutouts: ``bands`` (names or 0-based indices, blue to red), ``stretch`` ("asinh" in the
 style of Lupton et al. 2004, or "linear"), ``q`` (asinh softening) and ``scales`` (per band)
 apply to every FITS file the job reads, in this process and in worker processes (see
-:mod:`galaxyzoo.data.fits`). Prediction catalogs of FITS inputs get ``ra`` and ``dec`` columns
-(degrees, the cutout centre, from the header's WCS; empty without one).
+:mod:`galaxyzoo.data.fits`): they are set as ``GALAXYZOO_FITS_*`` environment variables for
+the length of the call, which worker processes inherit, so two threads of one process running
+jobs with different FITS options at once would share them. Prediction catalogs and ingest
+manifests of FITS inputs get ``ra`` and ``dec`` columns (degrees, the cutout centre, from the
+header's WCS; empty without one).
 """
 from __future__ import annotations
 
