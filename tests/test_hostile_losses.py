@@ -64,10 +64,14 @@ def test_a_failed_catalog_write_keeps_the_finished_rows(run, images, tmp_path, m
         pytest.importorskip("pyarrow")
     predict_files(run, [images], tmp_path / "ref.csv", device="cpu", progress=False)
 
-    def disk_full(*_):
-        raise OSError(errno.ENOSPC, "No space left on device")
+    real_write = predict_module.write_table
 
-    monkeypatch.setattr(predict_module, "_write_table", disk_full)
+    def disk_full(frame, path, **options):  # the catalog fails; its .partial.csv rescue does not
+        if not str(path).endswith(".partial.csv"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(frame, path, **options)
+
+    monkeypatch.setattr(predict_module, "write_table", disk_full)
     out = tmp_path / f"cat{suffix}"
     with pytest.raises(UserError) as caught:
         predict_files(run, [images], out, device="cpu", progress=False)
@@ -80,11 +84,10 @@ def test_a_failed_catalog_write_keeps_the_finished_rows(run, images, tmp_path, m
 
 
 def test_a_failed_catalog_write_and_recovery_say_the_rows_are_lost(run, images, tmp_path, monkeypatch):
-    def disk_full(*_):
+    def disk_full(*_, **__):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(predict_module, "_write_table", disk_full)
-    monkeypatch.setattr(predict_module, "_write_csv", disk_full)
+    monkeypatch.setattr(predict_module, "write_table", disk_full)
     with pytest.raises(UserError, match="predictions are lost"):
         predict_files(run, [images], tmp_path / "c.csv", device="cpu", progress=False)
 

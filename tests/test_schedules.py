@@ -51,10 +51,12 @@ def test_a_budget_shortens_the_schedule_so_it_still_ends():
     from galaxyzoo.workflows.train_config import epochs_within_budget
 
     config = TrainConfig(model="two_conv", dataset="synthetic", epochs=10, schedule="step", optimizer="sgd")
-    assert epochs_within_budget(config, 2, 20.0, 10.0, 100.0) == 10  # 8 more epochs of 10 s fit
-    assert epochs_within_budget(config, 2, 40.0, 20.0, 100.0) == 5  # 60 s left: 3 more of 20 s
-    assert epochs_within_budget(config, 2, 99.0, 20.0, 100.0) == 2  # no whole epoch left: stop
-    assert epochs_within_budget(config, 2, 40.0, 20.0, math.inf) == 10
+    assert epochs_within_budget(config, 2, [10.0, 10.0], 100.0) == 10  # 8 more epochs of 10 s fit
+    assert epochs_within_budget(config, 2, [20.0, 20.0], 100.0) == 5  # 60 s left: 3 more of 20 s
+    assert epochs_within_budget(config, 2, [79.0, 20.0], 100.0) == 2  # no whole epoch left: stop
+    assert epochs_within_budget(config, 2, [20.0, 20.0], math.inf) == 10
+    # The pace leaves out the first epoch (loader start-up) and averages the rest.
+    assert epochs_within_budget(config, 4, [30.0, 9.0, 11.0, 10.0], 110.0) == 9  # 50 s left at 10 s
     # The scheduler reads the epochs at each step: squeezed after epoch 2 of 10 (to 5), the
     # step schedule's ÷10 drops come at 72% and 92% of the new 50 steps.
     param = torch.nn.Parameter(torch.zeros(1))

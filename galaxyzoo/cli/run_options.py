@@ -71,12 +71,13 @@ def one_line_errors(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parse = parser.parse_known_args
 
     def parse_checked(args=None, namespace=None):
-        # argparse drops a value of "--" given as --opt=-- and stores [] untyped: refuse it.
+        # argparse drops a value of "--" given as --opt=-- and stores [] untyped: refuse it
+        # (a list from a type such as --models A,B is never empty).
         namespace, extras = parse(args, namespace)
         for action in parser._actions:
             value = getattr(namespace, action.dest, None)
             items = (value or []) if isinstance(action, argparse._AppendAction) else [value]
-            if action.type is not None and action.nargs is None and any(isinstance(v, list) for v in items):
+            if action.type is not None and action.nargs is None and any(v == [] for v in items):
                 error(f"argument {'/'.join(action.option_strings) or action.dest}: expected one value")
         return namespace, extras
     parser.parse_known_args = parse_checked  # type: ignore[method-assign]

@@ -142,6 +142,9 @@ def plan_epochs(config: TrainConfig, budget_s: float, *, workers: int | None = N
     """(epochs whose schedule spans the budget, the probe's steady training images/s)."""
     images = len(_open_datasets(config)[0])
     batches = images // config.batch_size if images > config.batch_size else 1  # drop_last as in training
+    if batches <= PROBE_BATCHES[1]:  # whole epochs are as short as a probe: time one directly
+        seconds = probe_seconds(config, batches, workers=workers, device=device)
+        return epochs_for_budget(budget_s, seconds), batches * config.batch_size / max(seconds, 1e-9)
     cost = probe_epoch_cost(config, workers=workers, device=device)
     return epochs_for_budget(budget_s, cost.seconds(batches)), config.batch_size / cost.batch_s
 

@@ -325,10 +325,10 @@ def _restore(run: _Run) -> None:
 def _fit(run: _Run, stop_after_epoch: int | None, time_budget_s: float | None) -> TrainResult:
     """The epochs: train, validate, save, until the last epoch, patience or the time budget."""
     config, state = run.config, run.state
-    stopped_early, training_seconds = False, 0.0
+    stopped_early, epoch_times = False, []  # this call's training seconds per epoch
     budget = math.inf if time_budget_s is None else time_budget_s
     for epoch in range(run.start_epoch, config.epochs):
-        if training_seconds >= budget or epoch >= config.epochs:
+        if sum(epoch_times) >= budget or epoch >= config.epochs:
             break
         if config.patience is not None and state.bad_epochs >= config.patience:
             stopped_early = True
@@ -339,12 +339,12 @@ def _fit(run: _Run, stop_after_epoch: int | None, time_budget_s: float | None) -
         run.train_loader.set_epoch(epoch)
         train_loss, train_images = _train_epoch(
             run.model, run.train_loader, run.optimizer, run.scheduler, run.task, run.loss_weights,
-            f"epoch {epoch + 1}/{config.epochs}", run.progress, started + budget - training_seconds,
+            f"epoch {epoch + 1}/{config.epochs}", run.progress, started + budget - sum(epoch_times),
             run.ddp.active)
         train_seconds = time.perf_counter() - started
-        training_seconds += train_seconds
+        epoch_times.append(train_seconds)
         if not run.ddp.active:  # (ranks would each decide on their own clock)
-            config.epochs = epochs_within_budget(config, epoch + 1, training_seconds, train_seconds, budget)
+            config.epochs = epochs_within_budget(config, epoch + 1, epoch_times, budget)
         val_loss, values = _validate(run)
         bad = guards.non_finite(run.net.state_dict()) + ["val_loss"] * (not guards.is_finite(val_loss))
         if bad:

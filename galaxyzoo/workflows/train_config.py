@@ -116,15 +116,19 @@ def make_scheduler(config: TrainConfig, optimizer, steps_per_epoch: int):
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
-def epochs_within_budget(config: TrainConfig, epochs_done: int, seconds_done: float,
-                         last_epoch_s: float, budget_s: float) -> int:
+def epochs_within_budget(config: TrainConfig, epochs_done: int, epoch_times: list[float], budget_s: float) -> int:
     """The epochs whose schedule still ends inside a training-time budget: the planned ones
-    while they fit at the last epoch's pace, else those done plus the whole epochs the rest of
-    the budget holds. A machine slower than its benchmark probe (or one that got busy) then
-    ends its schedule on time instead of being cut at a high learning rate."""
-    if not math.isfinite(budget_s) or last_epoch_s <= 0:
+    while they fit at this run's pace (its mean epoch time, the first epoch, which pays the
+    loader's start-up, left out once there are others), else those done plus the whole epochs
+    the rest of the budget holds. A machine slower than its benchmark probe (or one that got
+    busy) then ends its schedule on time instead of being cut at a high learning rate."""
+    if not math.isfinite(budget_s) or not epoch_times:
         return config.epochs
-    return min(config.epochs, epochs_done + max(0, int((budget_s - seconds_done) // last_epoch_s)))
+    steady = epoch_times[1:] or epoch_times
+    pace = sum(steady) / len(steady)
+    if pace <= 0:
+        return config.epochs
+    return min(config.epochs, epochs_done + max(0, int((budget_s - sum(epoch_times)) // pace)))
 
 
 def class_weights(config: TrainConfig, train_set, device: torch.device) -> torch.Tensor | None:
