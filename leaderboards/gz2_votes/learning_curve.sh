@@ -10,3 +10,4 @@ for n in 646 1292 2584; do
     $G benchmark --models gz2_votes --datasets gz2_votes --root "$ROOT" --budget-minutes 4 --tta 8 \
         --limit-train $n --rank-by rmse --workers 2 --out leaderboards/gz2_votes/learning_curve/n$n
 done
+${PYTHON:-.venv/bin/python} leaderboards/gz2_votes/learning_curve.py
