@@ -17,6 +17,7 @@ from PIL import Image
 
 from galaxyzoo import ops
 from galaxyzoo.data import gpu_decode
+from galaxyzoo.data.bad_inputs import without_quantization_tables
 from galaxyzoo.data.gpu_decode import decode_jpegs, gpu_decode_available, to_batch
 from galaxyzoo.errors import DECODE_REASONS
 
@@ -32,18 +33,6 @@ def png(rng: np.random.Generator) -> bytes:
     out = io.BytesIO()
     Image.fromarray(rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)).save(out, format="PNG")
     return out.getvalue()
-
-
-def without_quantization_tables(data: bytes) -> bytes:
-    """The JPEG without its DQT segments: a frame header to read, nothing libjpeg can decode
-    (it fills in missing Huffman tables, but not quantization tables)."""
-    out, pos = bytearray(data[:2]), 2
-    while data[pos + 1] != 0xDA:  # up to the start of scan
-        end = pos + 2 + int.from_bytes(data[pos + 2: pos + 4], "big")
-        if data[pos + 1] != 0xDB:
-            out += data[pos:end]
-        pos = end
-    return bytes(out + data[pos:])
 
 
 def pillow_rgb(data) -> np.ndarray:

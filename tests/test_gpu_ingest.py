@@ -20,7 +20,7 @@ import torch
 from PIL import Image
 
 from galaxyzoo.data import gpu_decode
-from galaxyzoo.data.bad_inputs import encode, galaxy_like, write_bad_inputs
+from galaxyzoo.data.bad_inputs import encode, galaxy_like, without_quantization_tables, write_bad_inputs
 from galaxyzoo.data.inputs import walk_images
 from galaxyzoo.data.tables import read_table
 from galaxyzoo.errors import UserError
@@ -69,18 +69,6 @@ def write_folder(root: Path) -> dict[str, str]:
     bad["no_tables.jpg"] = "corrupt"  # passes the host checks, fails the decoder
     expected.update({f"bad/{name}": outcome for name, outcome in bad.items() if name != "directory_named.jpg"})
     return expected
-
-
-def without_quantization_tables(data: bytes) -> bytes:
-    """The JPEG without its DQT segments: a frame header and an end marker, but no decoder
-    can decode it."""
-    out, pos = bytearray(data[:2]), 2
-    while data[pos + 1] != 0xDA:  # up to the start of scan
-        end = pos + 2 + int.from_bytes(data[pos + 2: pos + 4], "big")
-        if data[pos + 1] != 0xDB:
-            out += data[pos:end]
-        pos = end
-    return bytes(out + data[pos:])
 
 
 def run_both(items, opts: IngestOptions):

@@ -45,6 +45,18 @@ def with_jpeg_dimensions(jpeg: bytes, height: int, width: int) -> bytes:
     raise ValueError("no SOF marker found")
 
 
+def without_quantization_tables(data: bytes) -> bytes:
+    """The JPEG without its DQT segments: a frame header (and end marker) to read, but nothing
+    a decoder can decode (libjpeg fills in missing Huffman tables, not quantization tables)."""
+    out, pos = bytearray(data[:2]), 2
+    while data[pos + 1] != 0xDA:  # up to the start of scan
+        end = pos + 2 + int.from_bytes(data[pos + 2: pos + 4], "big")
+        if data[pos + 1] != 0xDB:
+            out += data[pos:end]
+        pos = end
+    return bytes(out + data[pos:])
+
+
 def with_png_dimensions(png: bytes, height: int, width: int) -> bytes:
     """The same PNG with its IHDR claiming another size (CRC fixed so readers trust it)."""
     ihdr = png[12:29]  # b"IHDR" + 13 data bytes
