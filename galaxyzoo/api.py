@@ -49,21 +49,24 @@ def predict(checkpoint: PathLike | Sequence[PathLike], inputs: PathLike | Sequen
             stretch: str = "asinh", q: float = 8.0, scales=None, engine: str = "local",
             scheduler: str | None = None, workers: int | None = None, batch_size: int = 64,
             device: str = "auto", threads: int | None = None, progress: bool = False,
-            id_column: str = "GalaxyID", image_dir: PathLike | None = None, tta: int = 1):
+            id_column: str = "GalaxyID", image_dir: PathLike | None = None, tta: int = 1,
+            decode: str = "auto"):
     """Predict images (files, folders, catalogs, ingested shard folders; JPEG, PNG or FITS)
     with a checkpoint (or a list of them: an ensemble) and return the catalog as a pandas
     DataFrame, one row per input (numbers as floats, failed inputs with NaN and their reason).
 
     ``out``: also write the catalog there (CSV, or Parquet for .parquet), atomically.
     ``gallery``: write a PNG of the most and least confident inputs per class, ROI boxes drawn.
-    ``engine="dask"``: on a Dask cluster (``scheduler`` address, or a local one of ``workers``)."""
+    ``engine="dask"``: on a Dask cluster (``scheduler`` address, or a local one of ``workers``).
+    ``decode``: ``"auto"`` (JPEGs decoded on the GPU when the model runs on CUDA and torchvision
+    can), ``"cpu"`` or ``"gpu"``."""
     from .data.tables import numeric_columns
     from .workflows.predict import TEXT_COLUMNS
 
     checkpoints = list(checkpoint) if isinstance(checkpoint, (list, tuple)) else [checkpoint]
     inputs = [inputs] if isinstance(inputs, (str, os.PathLike)) else list(inputs)
     options = dict(batch_size=batch_size, device=device, threads=threads, progress=progress,
-                   id_column=id_column, image_dir=image_dir, tta=tta)
+                   id_column=id_column, image_dir=image_dir, tta=tta, decode=decode)
     with contextlib.ExitStack() as stack:
         stack.enter_context(fits_options(bands, stretch, q, scales))
         target = Path(out) if out is not None else Path(stack.enter_context(tempfile.TemporaryDirectory())) / "c.csv"

@@ -10,7 +10,6 @@ measured in gpu_ingest's docstring. @pytest.mark.gpu: the same with torchvision'
 """
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
@@ -19,36 +18,21 @@ import pytest
 import torch
 from PIL import Image
 
+from fake_nvjpeg import PillowDecoder
 from galaxyzoo.data import gpu_decode
 from galaxyzoo.data.bad_inputs import encode, galaxy_like, without_quantization_tables, write_bad_inputs
 from galaxyzoo.data.inputs import walk_images
 from galaxyzoo.data.tables import read_table
 from galaxyzoo.errors import UserError
 from galaxyzoo.workflows import gpu_ingest
-from galaxyzoo.workflows.gpu_ingest import area_resize, chunk_function, process_chunk_gpu
+from galaxyzoo.data.device_resize import area_resize
+from galaxyzoo.workflows.gpu_ingest import chunk_function, process_chunk_gpu
 from galaxyzoo.workflows.ingest import IngestOptions, ingest
 from galaxyzoo.workflows.ingest_chunk import process_chunk
 
 SAMPLE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "gz2_sample"
 BOX = slice(4, 8)  # x0, y0, x1, y1 in a manifest row
 DECODED = slice(10, 12)
-
-
-class PillowDecoder:
-    """torchvision's decode_jpeg contract on the CPU (3×H×W uint8 per file; one bad file fails
-    the call, as nvJPEG's batch does); records how many files each call got."""
-
-    def __init__(self):
-        self.calls: list[int] = []
-
-    def __call__(self, datas: list, device: str) -> list:
-        self.calls.append(len(datas))
-        outs = []
-        for data in datas:
-            image = Image.open(io.BytesIO(data.numpy().tobytes()))
-            image.load()
-            outs.append(torch.from_numpy(np.array(image.convert("RGB"))).permute(2, 0, 1))
-        return outs
 
 
 def write_folder(root: Path) -> dict[str, str]:

@@ -61,6 +61,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                                                     "--engine dask, per task: the worker machine's cores "
                                                     "shared among its worker threads)")
     parser.add_argument("--device", type=device_name, default="auto", help="auto (CUDA when available), cpu or cuda[:N]")
+    parser.add_argument("--decode", choices=("auto", "cpu", "gpu"), default="auto",  # predict.DECODE_CHOICES
+                        help="where JPEG files are decoded: auto (on the GPU when the model runs on CUDA "
+                             "and torchvision can decode there, else on the CPU), cpu, or gpu (an error "
+                             "where it cannot); the same rows either way, pixels within a grey level")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--gallery", type=Path, metavar="PNG", help="also write a PNG of the most and least "
                         "confident inputs per class (top vote answers for vote models), ROI boxes drawn")
@@ -86,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
                     engine=args.engine, scheduler=args.scheduler, workers=args.workers,
                     batch_size=args.batch_size, device=args.device, threads=args.threads,
                     progress=not args.quiet, id_column=args.id_column, image_dir=args.image_dir,
-                    tta=args.tta, **fits_kwargs(args))
+                    tta=args.tta, decode=args.decode, **fits_kwargs(args))
     rows, errors = len(frame), int((frame["status"] == "error").sum())
     print(f"{rows} rows written to {args.out}" + (f", gallery in {args.gallery}" if args.gallery else ""))
     if errors:

@@ -108,6 +108,12 @@ def decode_jpegs(
     return result
 
 
+def gpu_decodable(blob) -> bool:
+    """Bytes of a JPEG that ends with its end-of-image marker: worth a GPU decode (nvJPEG may
+    fill in a truncated JPEG that the host's strict decode fails, so those stay on the host)."""
+    return isinstance(blob, bytes) and sniff_format(blob) == "jpeg" and _JPEG_EOI in blob[-64:]
+
+
 def to_batch(images: Sequence[Optional[torch.Tensor]]) -> tuple[torch.Tensor, list[int], torch.Tensor]:
     """(N'×H×W×3 batch, source index of each row, N'×2 int64 (height, width) of each image)
     from :attr:`GpuDecoded.images`, None entries left out; zero-padded when sizes differ. With

@@ -96,19 +96,20 @@ def dask_ingest(inputs: Iterable[tuple[str, str]], out: str | os.PathLike, clien
 def dask_predict(checkpoint: Checkpoints, inputs: Sequence[str | os.PathLike], out: Path | str, client, *,
                  batch_size: int = 64, chunk_batches: int = 8, device: str = "auto",
                  threads: int | None = None, progress: bool = True, id_column: str = "GalaxyID",
-                 image_dir: str | os.PathLike | None = None, tta: int = 1) -> Catalog:
+                 image_dir: str | os.PathLike | None = None, tta: int = 1, decode: str = "auto") -> Catalog:
     """:func:`galaxyzoo.predict.predict_files` with chunks of ``chunk_batches`` batches run on
     ``client``'s workers; each worker loads the checkpoint, or the ensemble's checkpoints, once
     (on ``device``: ``cuda`` gives each worker its visible GPU). ``threads``: decoding threads
     per task (default: the cores of the worker's machine shared among its worker threads, at
-    most 8)."""
+    most 8). ``decode``: where workers decode files (:func:`~galaxyzoo.workflows.predict.choose_loader`,
+    on their own device)."""
     with claim_output(out, inputs, batch_size) as out:  # checked and locked before any work
         return _dask_predict(checkpoint, inputs, out, client, batch_size, chunk_batches, device, threads,
-                             progress, id_column, image_dir, tta)
+                             progress, id_column, image_dir, tta, decode)
 
 
 def _dask_predict(checkpoint, inputs, out, client, batch_size, chunk_batches, device, threads, progress,
-                  id_column, image_dir, tta) -> Catalog:
+                  id_column, image_dir, tta, decode) -> Catalog:
     # Read here on the CPU only to check the checkpoints and learn their task and ROI mode.
     local = Predictor(checkpoint, "cpu", tta)
     task, mode = local.task, local.mode
@@ -132,7 +133,7 @@ def _dask_predict(checkpoint, inputs, out, client, batch_size, chunk_batches, de
 
     try:
         for chunk in chunks:
-            pending.append(client.submit(_predict_chunk, checkpoints, device, tta, chunk, batch_size,
+            pending.append(client.submit(_predict_chunk, checkpoints, device, tta, decode, chunk, batch_size,
                                          threads, dict(per_host), pure=False))
             if len(pending) >= in_flight:
                 collect()
@@ -155,24 +156,24 @@ _loaded: dict[tuple, Predictor] = {}  # this worker's model(s): loaded by its fi
 _loading = threading.Lock()
 
 
-def _predictor(checkpoints: tuple[str, ...], device: str, tta: int) -> Predictor:
+def _predictor(checkpoints: tuple[str, ...], device: str, tta: int, decode: str) -> Predictor:
     """The worker's Predictor for these checkpoints (one, or an ensemble's), loaded once;
     reloaded when the member list or any weights file changes (a long-lived cluster, a
     retrained run), and only the latest one is kept."""
     weights = [resolve(c) / MODEL_FILE for c in checkpoints]
-    key = (tuple((str(w), w.stat().st_mtime_ns) for w in weights), device, tta)
+    key = (tuple((str(w), w.stat().st_mtime_ns) for w in weights), device, tta, decode)
     with _loading:
         if key not in _loaded:
             _loaded.clear()
-            _loaded[key] = Predictor(checkpoints, device, tta)
+            _loaded[key] = Predictor(checkpoints, device, tta, decode)
         return _loaded[key]
 
 
-def _predict_chunk(checkpoints: tuple[str, ...], device: str, tta: int, chunk: Chunk, batch_size: int,
+def _predict_chunk(checkpoints: tuple[str, ...], device: str, tta: int, decode: str, chunk: Chunk, batch_size: int,
                    threads: int | None, per_host: dict[str, int]) -> list[list]:
     from distributed import get_worker
 
     if not threads:
         sharing = per_host.get(_host(get_worker().address), 1)
         threads = max(1, min(len(os.sched_getaffinity(0)) // sharing, 8))
-    return _predictor(checkpoints, device, tta).predict_chunk(chunk, batch_size=batch_size, threads=threads)
+    return _predictor(checkpoints, device, tta, decode).predict_chunk(chunk, batch_size=batch_size, threads=threads)

@@ -6,13 +6,13 @@ the ingesting process, one after the other; files are read on the host.
 
 Same rows as the CPU path. The CPU decodes a JPEG at a reduced DCT scale (a 424-px GZ2 image
 at 1/2 for 64-px crops) and finds the ROI there; nvJPEG decodes at full scale. So the full
-decode is area-resized on the device to exactly the size the CPU path decodes at (its
+decode is rescaled on the device to exactly the size the CPU path decodes at (its
 ``decoded_height``/``decoded_width``, from the same DCT-scale choice), the ROI is found and
 cropped there, boxes go back to original pixels with the same ``to_original``, and a ROI too
 small for the crop is cut again from a finer resize, as the CPU path decodes again finer.
-libjpeg-turbo's reduced-scale IDCT is the average of the full IDCT's outputs, so the resized
-pixels are within a grey level of the CPU's (80% equal, mean difference 0.2 levels on the GZ2
-sample). Ids, paths, statuses, error reasons and messages, original sizes and the number of
+(:func:`~galaxyzoo.data.device_resize.jpeg_rescale`: at 1/2, libjpeg-turbo's reduced-scale
+IDCT is close to the mean of the full IDCT's outputs, so the rescaled pixels are within a grey
+level of the CPU's: 80% equal, mean difference 0.2 levels on the GZ2 sample). Ids, paths, statuses, error reasons and messages, original sizes and the number of
 crops are the CPU's; boxes are not always: an ROI with ``threshold="auto"`` moves with single
 grey levels. On 1000 GZ2 sample images (64-px crops, central ROI, auto threshold), boxes are
 70% equal, 83% within 2 and 87% within 4 original pixels, 97% within 10% of the box's side;
@@ -42,18 +42,17 @@ from typing import TYPE_CHECKING, Callable, Optional, Sequence
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from .. import ops
-from ..data.decode import jpeg_header, sniff_format
-from ..data.gpu_decode import Decoder, decode_jpegs, gpu_decode_available
-from ..errors import DecodeError, UserError
+from ..data.decode import jpeg_header
+from ..data.device_resize import jpeg_rescale
+from ..data.gpu_decode import Decoder, decode_jpegs, gpu_decodable, gpu_decode_available
+from ..errors import UserError
 from .ingest_chunk import Crops, _fast_min_size, chunk_result, crop_blobs, process_chunk, read_input, to_original
 
 if TYPE_CHECKING:
     from .ingest import IngestOptions
 
-_JPEG_EOI = b"\xff\xd9"
 _READ_THREADS = 8  # file reads on the host (I/O: threads are enough)
 _GROUP = 64  # images resized and cropped per ops call (bounds the float copy of the resize)
 
@@ -81,7 +80,7 @@ def process_chunk_gpu(items: list[tuple[str, str]], opts: IngestOptions, *, devi
     with ThreadPoolExecutor(max(1, min(_READ_THREADS, len(items)))) as pool:
         blobs = list(pool.map(read_input, [path for _, path in items]))
     n = len(items)
-    jpegs = [i for i, blob in enumerate(blobs) if _for_gpu(blob)]
+    jpegs = [i for i, blob in enumerate(blobs) if gpu_decodable(blob)]
     got = decode_jpegs([blobs[i] for i in jpegs], device=device, decoder=decoder)
     images, sizes = {}, {}
     first = opts.size if opts.mode is None else 2 * opts.size
@@ -113,11 +112,6 @@ def process_chunk_gpu(items: list[tuple[str, str]], opts: IngestOptions, *, devi
     return chunk_result(items, blobs, result)
 
 
-def _for_gpu(blob: bytes | DecodeError) -> bool:
-    """A JPEG that ends with its end-of-image marker (truncated ones fail on the CPU path)."""
-    return isinstance(blob, bytes) and sniff_format(blob) == "jpeg" and _JPEG_EOI in blob[-64:]
-
-
 def _decode_size(blob: bytes, wanted: int) -> tuple[int, int]:
     """The (height, width) the CPU path decodes this JPEG at when it wants ``wanted`` pixels:
     :func:`~galaxyzoo.data.decode.decode_image` with ``_fast_min_size``'s DCT scale."""
@@ -146,7 +140,7 @@ def _crop_decoded(images: dict, sizes: dict, blobs: Sequence[bytes], opts: Inges
 
 
 def _crop_resized(images: dict, decoded: dict, opts: IngestOptions) -> dict:
-    """{index: (uint8 C×S×S crop, box on the resized image)}: each H×W×3 image area-resized to
+    """{index: (uint8 C×S×S crop, box on the resized image)}: each H×W×3 image rescaled to
     its ``decoded`` size, then ``ops.preprocess``, a batch per (size, decoded size)."""
     groups: dict[tuple, list[int]] = {}
     for i, image in images.items():
@@ -157,16 +151,10 @@ def _crop_resized(images: dict, decoded: dict, opts: IngestOptions) -> dict:
             part = members[start:start + _GROUP]
             batch = torch.stack([images[i] for i in part])
             if size != shape[:2]:
-                batch = area_resize(batch, size)
+                batch = jpeg_rescale(batch, size)
             crops, boxes = ops.preprocess(batch, opts.size, mode=opts.mode, threshold=opts.threshold, pad=opts.pad,
                                           out_dtype="uint8", num_threads=1, return_boxes=True)
             crops, boxes = crops.cpu().numpy(), boxes.cpu().numpy()
             found.update((i, (crops[j], boxes[j])) for j, i in enumerate(part))
     return found
 
-
-def area_resize(batch: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """uint8 N×H×W×3 → N×h×w×3 (contiguous, same device) by area averaging, rounded half up:
-    what a reduced-scale JPEG decode gives, from the full decode."""
-    x = F.interpolate(batch.permute(0, 3, 1, 2).float(), size=size, mode="area")
-    return x.add_(0.5).floor_().clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1).contiguous()

@@ -16,15 +16,18 @@ import json
 import math
 import os
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
 from ..data.decode import load_batch
+from ..data.gpu_decode import gpu_decode_available
+from ..data.gpu_load import load_batch_gpu
 from ..data.catalogs import catalog_images
 from ..data.inputs import IMAGE_SUFFIXES, expand_inputs
 from ..data.problems import shown
@@ -43,7 +46,11 @@ from .inference import Checkpoints, check_ensemble, checkpoint_list, member_task
 # A batch of inputs: their (id, path), the uint8 images (rows of failed items are unused),
 # failures as index -> (reason, message), and whether the images are an ingest's crops, already
 # cut around their ROI (each model then only resizes and normalises them).
-InputBatch = tuple[list[tuple[str, str]], np.ndarray, dict[int, tuple[str, str]], bool]
+# The images are a numpy array, or a tensor on the model's device when decoded on the GPU.
+InputBatch = tuple[list[tuple[str, str]], np.ndarray | torch.Tensor, dict[int, tuple[str, str]], bool]
+# (paths, size, num_threads=) -> (N×size×size×3 uint8 images, [(index, DecodeError)]): load_batch's contract.
+Loader = Callable[..., tuple[np.ndarray | torch.Tensor, list]]
+DECODE_CHOICES = ("auto", "cpu", "gpu")
 
 
 # Chunks: the unit of work, a few bytes to describe, so another process (a Dask worker) can
@@ -106,12 +113,14 @@ def plan_chunks(inputs: Sequence[str | os.PathLike], *, chunk_size: int, mode: s
     return total, chunks
 
 
-def chunk_batches(chunk: Chunk, size: int, *, batch_size: int, threads: int) -> Iterator[InputBatch]:
-    """Read and decode a chunk's inputs, ``batch_size`` at a time; files as ``size``-px squares."""
+def chunk_batches(chunk: Chunk, size: int, *, batch_size: int, threads: int,
+                  loader: Loader = load_batch) -> Iterator[InputBatch]:
+    """Read and decode a chunk's inputs, ``batch_size`` at a time; files as ``size``-px squares
+    by ``loader`` (the host's :func:`~galaxyzoo.data.decode.load_batch`, or the GPU's)."""
     if isinstance(chunk, FileChunk):
         for start in range(0, len(chunk.items), batch_size):
             items = list(chunk.items[start:start + batch_size])
-            images, failures = load_batch([p for _, p in items], size, num_threads=threads)
+            images, failures = loader([p for _, p in items], size, num_threads=threads)
             yield items, images, {i: (err.reason, str(err)) for i, err in failures}, False
         return
     manifest = os.stat(Path(chunk.folder) / "manifest.csv")
@@ -156,11 +165,13 @@ class Predictor:
     its members' probabilities (vote fractions), each member preprocessing the images as it
     was trained; members must share the task, source size and ROI mode. ``tta`` (1, 4 or 8):
     each member averages over that many right-angle rotations and horizontal flips, each made
-    by the native preprocessing."""
+    by the native preprocessing. ``decode``: where image files are decoded (see
+    :func:`choose_loader`)."""
 
-    def __init__(self, checkpoints: Checkpoints, device: str = "auto", tta: int = 1):
+    def __init__(self, checkpoints: Checkpoints, device: str = "auto", tta: int = 1, decode: str = "auto"):
         self.views = tta_views(tta)
         self.device = resolve_device(device)
+        self.loader = choose_loader(decode, self.device)
         loaded = [load_model(c, self.device) for c in checkpoint_list(checkpoints)]
         from .preflight import check_prediction; check_prediction(loaded)  # before any work
         check_ensemble([(directory, meta) for _, meta, directory in loaded], _shared_for_prediction)
@@ -178,7 +189,10 @@ class Predictor:
         ok = np.array([i not in failed for i in range(len(items))])
         probs = np.zeros((len(items), task.num_outputs), np.float32)
         if ok.any():
-            x = torch.from_numpy(np.ascontiguousarray(images[ok])).to(dev)
+            if isinstance(images, torch.Tensor):  # decoded on the GPU
+                x = images[torch.from_numpy(ok).to(images.device)].to(dev)
+            else:
+                x = torch.from_numpy(np.ascontiguousarray(images[ok])).to(dev)
             ensemble = sum(self._member_probabilities(m, x, precut) for m in self.members)
             probs[ok] = (ensemble / len(self.members)).cpu().numpy()
             failed = {**failed, **{int(i): ("non_finite", "the model's output is NaN or infinite")
@@ -205,8 +219,41 @@ class Predictor:
 
     def predict_chunk(self, chunk: Chunk, *, batch_size: int, threads: int) -> list[list]:
         """Catalog rows of one chunk, in input order."""
-        return [row for batch in chunk_batches(chunk, self.source_size, batch_size=batch_size, threads=threads)
+        return [row for batch in read_ahead(self.batches(chunk, batch_size=batch_size, threads=threads))
                 for row in self.rows(batch)]
+
+    def batches(self, chunk: Chunk, *, batch_size: int, threads: int) -> Iterator[InputBatch]:
+        """A chunk's inputs decoded for this predictor's members (:func:`chunk_batches`)."""
+        return chunk_batches(chunk, self.source_size, batch_size=batch_size, threads=threads, loader=self.loader)
+
+
+def choose_loader(decode: str, device: torch.device) -> Loader:
+    """How files are decoded: ``"cpu"``: on the host (:func:`~galaxyzoo.data.decode.load_batch`);
+    ``"gpu"``: JPEGs on the model's CUDA device (:func:`~galaxyzoo.data.gpu_load.load_batch_gpu`,
+    nvJPEG through torchvision; a UserError where that cannot run); ``"auto"``: the GPU when the
+    model runs on CUDA and torchvision can decode there, else the host."""
+    if decode not in DECODE_CHOICES:
+        raise UserError(f"decode must be one of {', '.join(DECODE_CHOICES)}, got {decode!r}")
+    if decode == "cpu":
+        return load_batch
+    ok, why = gpu_decode_available(str(device)) if device.type == "cuda" else (False, f"the model runs on {device}")
+    if not ok:
+        if decode == "gpu":
+            raise UserError(f"--decode gpu: cannot decode on the GPU: {why} (--decode cpu needs no GPU)")
+        return load_batch
+    return functools.partial(load_batch_gpu, device=str(device))
+
+
+def read_ahead(batches: Iterator[InputBatch]) -> Iterator[InputBatch]:
+    """``batches``, each read and decoded in a background thread while the one before it is
+    predicted (decoding releases the GIL; GPU decoding is queued on the device), so the model
+    does not wait for files."""
+    end = object()
+    with ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(next, batches, end)
+        while (batch := pending.result()) is not end:
+            pending = pool.submit(next, batches, end)
+            yield batch
 
 
 @dataclass
@@ -251,6 +298,7 @@ def predict_files(
     id_column: str = "GalaxyID",
     image_dir: str | os.PathLike | None = None,
     tta: int = 1,
+    decode: str = "auto",
 ) -> Catalog:
     """Predict every input and write the catalog to ``out`` (CSV, or Parquet for a .parquet
     name; atomically). Inputs: image files, folders, catalog CSVs, ingested shard folders.
@@ -258,10 +306,14 @@ def predict_files(
     ``tta`` (1, 4 or 8): average the probabilities (vote fractions) over that many right-angle
     rotations and horizontal flips, each made by the native preprocessing.
 
+    ``decode``: ``"auto"`` decodes JPEG files on the GPU when the model runs on CUDA and
+    torchvision can (same rows as the host's decode; pixels within a grey level), ``"cpu"``
+    always on the host, ``"gpu"`` on the GPU or a UserError.
+
     ``checkpoint``: one, or a sequence of them, an ensemble (see :class:`Predictor`)."""
     with claim_output(out, inputs, batch_size) as out:
         return _predict_files(checkpoint, inputs, out, batch_size, device, threads, progress, id_column,
-                              image_dir, tta)
+                              image_dir, tta, decode)
 
 
 @contextlib.contextmanager
@@ -293,8 +345,9 @@ def check_output(out: Path | str, inputs: Sequence[str | os.PathLike], batch_siz
     return out
 
 
-def _predict_files(checkpoint, inputs, out, batch_size, device, threads, progress, id_column, image_dir, tta):
-    predictor = Predictor(checkpoint, device, tta)
+def _predict_files(checkpoint, inputs, out, batch_size, device, threads, progress, id_column, image_dir, tta,
+                   decode):
+    predictor = Predictor(checkpoint, device, tta, decode)
     threads = threads or min(len(os.sched_getaffinity(0)), 8)
     total, chunks = plan_chunks(inputs, chunk_size=64 * batch_size, mode=predictor.mode,
                                 id_column=id_column, image_dir=image_dir,
@@ -303,7 +356,7 @@ def _predict_files(checkpoint, inputs, out, batch_size, device, threads, progres
     rows: list[list] = []
     bar = tqdm(total=total, desc="predict", unit="img", disable=not progress)
     for chunk in chunks:
-        for batch in chunk_batches(chunk, predictor.source_size, batch_size=batch_size, threads=threads):
+        for batch in read_ahead(predictor.batches(chunk, batch_size=batch_size, threads=threads)):
             rows += predictor.rows(batch)
             bar.update(len(batch[0]))
     bar.close()

@@ -1,0 +1,26 @@
+"""nvJPEG's stand-in for the GPU paths' tests on machines without a GPU."""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import torch
+from PIL import Image
+
+
+class PillowDecoder:
+    """torchvision's decode_jpeg contract on the CPU (3×H×W uint8 per file; one bad file fails
+    the call, as nvJPEG's batch does): a full-scale libjpeg decode, which nvJPEG matches to a
+    grey level or two. Records how many files each call got."""
+
+    def __init__(self):
+        self.calls: list[int] = []
+
+    def __call__(self, datas: list, device: str) -> list:
+        self.calls.append(len(datas))
+        outs = []
+        for data in datas:
+            image = Image.open(io.BytesIO(data.numpy().tobytes()))
+            image.load()
+            outs.append(torch.from_numpy(np.array(image.convert("RGB"))).permute(2, 0, 1).to(device))
+        return outs
