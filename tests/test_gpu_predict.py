@@ -165,6 +165,7 @@ def test_read_ahead_passes_a_failure_on():
 @pytest.mark.gpu
 @pytest.mark.skipif(not gpu_decode_available()[0], reason=f"no GPU JPEG decoding ({gpu_decode_available()[1]})")
 def test_nvjpeg_load_matches_the_host(folder):
+    pytest.importorskip("simplejpeg", reason="the host path to compare with decodes with simplejpeg")
     paths = [path for _, path in walk_images(folder)]
     host, host_failed = load_batch(paths, 48)
     gpu, gpu_failed = load_batch_gpu(paths, 48, device="cuda")
