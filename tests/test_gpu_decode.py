@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import io
 import sys
+import time
 import types
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -229,3 +231,29 @@ def test_nvjpeg_decodes_a_batch_with_a_bad_file_and_feeds_the_cuda_crop():
     assert (batch.cpu().int() - want).abs().float().mean() < 1.0
     out = ops.preprocess(batch, 32, angles=[30.0, 200.0])
     assert out.device.type == "cuda" and out.shape == (2, 3, 32, 32)
+
+
+def test_torchvision_decode_runs_one_call_at_a_time_after_the_stream_is_idle(monkeypatch):
+    """torchvision keeps one nvJPEG decoder per process and writes its outputs from a stream of
+    its own: calls are serialised, each after the caller's stream has synchronised."""
+    events, inside = [], []
+
+    def decode_jpeg(datas, mode=None, device=None):
+        inside.append(1)
+        events.append(("decode", len(inside)))
+        time.sleep(0.02)  # long enough for another thread to try to come in
+        inside.pop()
+        return [torch.zeros((3, 2, 2), dtype=torch.uint8) for _ in datas]
+
+    class Stream:
+        def synchronize(self):
+            events.append(("sync", len(inside)))
+
+    fake_io = types.ModuleType("torchvision.io")
+    fake_io.decode_jpeg, fake_io.ImageReadMode = decode_jpeg, types.SimpleNamespace(RGB="RGB")
+    monkeypatch.setitem(sys.modules, "torchvision.io", fake_io)
+    monkeypatch.setattr(torch.cuda, "current_stream", lambda device=None: Stream())
+    with ThreadPoolExecutor(4) as pool:
+        outs = list(pool.map(lambda k: gpu_decode._torchvision_decode([b"x"] * k, "cuda"), range(1, 9)))
+    assert [len(o) for o in outs] == list(range(1, 9))
+    assert events == [("sync", 0), ("decode", 1)] * 8  # never two inside, each after a sync

@@ -189,6 +189,7 @@ def test_ingest_on_cuda_commits_the_cpu_shards_and_resumes(folder, tmp_path, fak
     gpu = ingest(walk_images(src), tmp_path / "gpu", gpu_opts, workers=4, progress=False)
     assert fake_gpu.calls and (gpu.inputs, gpu.ok, gpu.errors, gpu.shards_written) == \
         (cpu.inputs, cpu.ok, cpu.errors, cpu.shards_written)
+    assert {name.rsplit("_", 1)[0] for name in fake_gpu.threads} == {"gpu-ingest"}  # the two chunk threads
     a, b = (read_table(tmp_path / d / "manifest.csv") for d in ("cpu", "gpu"))
     same = ["id", "path", "shard", "index", "height", "width", "status", "error", "message"]
     assert a[same].equals(b[same]) and len(a) == len(expected)

@@ -26,6 +26,7 @@ right to the largest, so pass ``ops.crop_resize`` boxes inside each image's own
 from __future__ import annotations
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Sequence, Union
@@ -218,10 +219,19 @@ def _checked(out, size: tuple[int, int]):
     return out.permute(1, 2, 0)
 
 
+_TORCHVISION_DECODER = threading.Lock()
+
+
 def _torchvision_decode(datas: list, device: str) -> list:
+    """torchvision's batched nvJPEG decode, one call at a time (it keeps one decoder per process),
+    after the caller's stream is idle: its decoder allocates the outputs on the caller's stream
+    but writes them from a stream of its own, so a block freed while queued kernels still read
+    it could be overwritten (pytorch/vision#9606). One sync per batch of files."""
     from torchvision.io import ImageReadMode, decode_jpeg
 
-    return decode_jpeg(datas, mode=ImageReadMode.RGB, device=device)
+    with _TORCHVISION_DECODER:
+        torch.cuda.current_stream(device).synchronize()
+        return decode_jpeg(datas, mode=ImageReadMode.RGB, device=device)
 
 
 # --- helpers ---------------------------------------------------------------------------------

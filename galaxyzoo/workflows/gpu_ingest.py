@@ -2,7 +2,8 @@
 torchvision, :mod:`galaxyzoo.data.gpu_decode`), their ROIs found and crops cut there by
 :mod:`galaxyzoo.ops`, and the uint8 crops copied to the host for the same shards and manifest
 rows as the CPU path (:func:`galaxyzoo.workflows.ingest_chunk.process_chunk`). Chunks run in
-the ingesting process, one after the other; files are read on the host.
+two threads of the ingesting process, so that one chunk's files are read on the host while the
+other is on the GPU (the nvJPEG calls themselves take turns, see gpu_decode).
 
 Same rows as the CPU path. The CPU decodes a JPEG at a reduced DCT scale (a 424-px GZ2 image
 at 1/2 for 64-px crops) and finds the ROI there; nvJPEG decodes at full scale. So the full

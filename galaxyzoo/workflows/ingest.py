@@ -24,7 +24,7 @@ import os
 import signal
 import time
 from collections import Counter, deque
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from itertools import count, islice
 from pathlib import Path
@@ -167,8 +167,8 @@ def ingest(
     ``executor``: run the chunks there instead (anything with ``concurrent.futures``'
     ``submit``, e.g. a Dask client's, see :mod:`galaxyzoo.dask_engine`); ``workers`` is then
     how many chunks it runs at once. Shards and the manifest are still written here, in order.
-    ``opts.device="cuda"``: the chunks run in this process, decoded and cropped on the GPU
-    (``workers`` does not apply, an ``executor`` is refused; see :mod:`.gpu_ingest`).
+    ``opts.device="cuda"``: the chunks run in two threads of this process, decoded and cropped on
+    the GPU (``workers`` does not apply, an ``executor`` is refused; see :mod:`.gpu_ingest`).
     """
     out = Path(out)
     work, workers = chunk_function(opts, workers, executor)  # an unusable device: UserError, nothing written
@@ -203,6 +203,8 @@ def ingest(
         bar = tqdm(desc="ingest", unit="img", disable=not progress, smoothing=0.1)
         if executor is not None:
             runner = contextlib.nullcontext(executor)
+        elif opts.device != "cpu":  # two chunks at a time: one reads its files while the other is on the GPU
+            runner = ThreadPoolExecutor(2, thread_name_prefix="gpu-ingest")
         else:
             runner = ProcessPoolExecutor(workers, initializer=_die_with_parent) if workers > 0 else _InProcess()
         with runner as pool:
