@@ -51,6 +51,13 @@ def test_cli_writes_a_leaderboard_with_a_row_per_model(tmp_path, capsys):
     for run in data["runs"]:
         assert (out / run["run_dir"] / "learning_curves.png").is_file()
 
+    # Another command adds a seed: the runs already there are kept, the settings name every seed.
+    assert main(["benchmark", "--models", "two_conv", "--datasets", "synthetic", "--seeds", "4", "--epochs", "2",
+                 "--budget-minutes", "0.02", "--out", str(out), "--quiet", *TINY]) == 0
+    data = json.loads((out / "leaderboard.json").read_text())
+    assert data["settings"]["seeds"] == [3, 4] and len(data["runs"]) == 3
+    assert "seeds = [3, 4]" in (out / "leaderboard.md").read_text()
+
 
 def test_unknown_names_fail_before_any_training(tmp_path, capsys):
     assert main(["benchmark", "--models", "two_conv,nosuchnet", "--datasets", "synthetic",

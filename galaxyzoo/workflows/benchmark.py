@@ -221,7 +221,9 @@ def run_benchmark(models: Sequence[str], datasets: Sequence[str], out: Path | st
                                     **config_options))
     runs = previous_runs(out, runs) + runs
     rows = aggregate(runs, rank_by)
-    settings = {"budget_minutes": budget_minutes, "seeds": list(seeds), "rank_by": rank_by, "device": device,
+    # seeds: of every run in the leaderboard, kept ones included (it may be filled by several commands)
+    settings = {"budget_minutes": budget_minutes, "seeds": sorted({r.seed for r in runs}), "rank_by": rank_by,
+                "device": device,
                 "tta": tta,
                 **{k: v for k, v in config_options.items() if v not in (None, {})}}
     return rows, write_leaderboard(rows, runs, out, settings)
