@@ -6,7 +6,7 @@ PIP    := $(PY) -m pip
 TORCH_VERSION ?= 2.13.0
 JOBS   ?= 2
 
-.PHONY: demo test bench gpu-test gpu-check build setup clean
+.PHONY: demo test bench gpu-test gpu-check gpu-wheels build setup clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,9 +48,21 @@ GPU_TEST_FILES = $$($(GPU_PY) -c "import sys; sys.path.insert(0, 'benchmarks'); 
 # The whole first device check in one script and one table (< 8 min): build for the device's
 # architecture only, GPU tests, CPU/GPU parity on 1,024 424 px images, host syncs per call,
 # graph capture, >2^31-byte offsets, images/s against the bandwidth floor and torchvision,
-# compute-sanitizer memcheck/initcheck/synccheck. See benchmarks/gpu_check.py.
+# GPU ingest against the CPU ingest, compute-sanitizer memcheck/initcheck/synccheck. See
+# benchmarks/gpu_check.py. Wheels in .whl/ (`make gpu-wheels` here: simplejpeg, which the
+# device image lacks and the CPU ingest compares with) are installed first when carried.
 gpu-check:
-	$(GPU_PY) benchmarks/gpu_check.py
+	@if ls .whl/*.whl >/dev/null 2>&1; then \
+		$(GPU_PY) -m pip install -q --no-index --no-deps --no-compile --upgrade --target /tmp/gz-site .whl/*.whl; fi
+	PYTHONPATH=/tmp/gz-site$${PYTHONPATH:+:$$PYTHONPATH} $(GPU_PY) benchmarks/gpu_check.py
+
+# Here (registry access): the device image's missing wheels into .whl/ (ignored by git); carry
+# .whl with `make gpu-check` (run tool: carry [".whl"]).
+SIMPLEJPEG_VERSION ?= 1.9.0
+gpu-wheels:
+	$(PYTHON) -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+		--platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
+		-d .whl simplejpeg==$(SIMPLEJPEG_VERSION)
 
 gpu-test:
 	$(GPU_PY) -m pip install --no-build-isolation --no-deps -e .

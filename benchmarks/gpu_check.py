@@ -16,6 +16,8 @@ rest; the table is printed last and written to $OUT/gpu_check.json when OUT is s
   offsets    a batch whose byte offsets pass 2^31 (4,000 424 px images, 2.16 GB)
   speed      images/s at batch 256 and 1024 vs the memory-bandwidth floor (measured copy) and vs
              torchvision roi_align + rotate and affine_grid/grid_sample doing the same job
+  ingest     `ingest --device cuda` against the CPU ingest on every core, 8,192 JPEG files end to
+             end (goal 10x), rows compared; needs simplejpeg there (`make gpu-wheels`, carry .whl)
   sanitize   compute-sanitizer memcheck, initcheck and synccheck over tests/cuda_sanitize.py
 Without a CUDA device every step but build reports "skipped" and the script exits 0.
 """
@@ -31,9 +33,9 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-STEPS = ["build", "pytest", "parity", "syncs", "graph", "offsets", "speed", "sanitize"]
+STEPS = ["build", "pytest", "parity", "syncs", "graph", "offsets", "speed", "ingest", "sanitize"]
 LIMITS = {"build": 240, "pytest": 180, "parity": 90, "syncs": 60, "graph": 60, "offsets": 120, "speed": 120,
-          "sanitize": 240}
+          "ingest": 150, "sanitize": 240}
 
 
 def gpu_test_files() -> list[str]:
@@ -292,6 +294,60 @@ def _affine(torch, boxes, angles):
     theta = torch.stack([torch.stack([c * sx, -s * sx, cx / 212 - 1], 1),
                          torch.stack([s * sy, c * sy, cy / 212 - 1], 1)], 1)
     return theta.float()
+
+
+INGEST_FILES = 8192
+
+
+def step_ingest() -> dict:
+    """`galaxyzoo ingest --device cuda` against the CPU ingest on every core, end to end from
+    JPEG files: (n - n/8) / (t(n) - t(n/8)), so start-up is left out; the rows must agree."""
+    _need_cuda()
+    try:
+        import simplejpeg  # noqa: F401 (the CPU path's decoder)
+    except ImportError:
+        raise SkipStep("the CPU ingest to compare with needs simplejpeg: run `make gpu-wheels` here and "
+                       "carry .whl (make gpu-check installs it)") from None
+    import itertools
+    import tempfile
+
+    import cv2
+
+    from galaxyzoo.data.gpu_decode import gpu_decode_available
+    from galaxyzoo.data.inputs import walk_images
+    from galaxyzoo.data.tables import read_table
+    from galaxyzoo.workflows.ingest import IngestOptions, ingest
+
+    ok, why = gpu_decode_available()
+    if not ok:
+        raise SkipStep(why)
+    n, cores = INGEST_FILES, len(os.sched_getaffinity(0))
+    blobs = [cv2.imencode(".jpg", im[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()
+             for im in full_size_images(1024, seed=9)]
+    rates, manifests = {}, {}
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp, "src")
+        src.mkdir()
+        for i in range(n):
+            (src / f"{i:05d}.jpg").write_bytes(blobs[i % len(blobs)])
+        for device in ("cpu", "cuda"):
+            seconds = []
+            for count in (n // 8, n):
+                out = Path(tmp, f"{device}-{count}")
+                t0 = time.perf_counter()
+                ingest(itertools.islice(walk_images(src), count), out, IngestOptions(size=64, device=device),
+                       workers=cores if device == "cpu" else None, progress=False)
+                seconds.append(time.perf_counter() - t0)
+            rates[device] = (n - n // 8) / (seconds[1] - seconds[0])
+            manifests[device] = read_table(Path(tmp, f"{device}-{n}", "manifest.csv"))
+    cpu, gpu = manifests["cpu"], manifests["cuda"]
+    same = ["id", "path", "status", "error", "height", "width"]
+    rows_agree = len(cpu) == len(gpu) == n and cpu[same].equals(gpu[same])
+    ratio = rates["cuda"] / rates["cpu"]
+    detail = (f"{n} 424-px JPEGs, 64-px crops: CPU ingest ({cores} workers) {rates['cpu']:.0f} img/s, "
+              f"GPU ingest {rates['cuda']:.0f} img/s, x{ratio:.1f} (goal 10x); rows "
+              f"{'agree' if rows_agree else 'DIFFER'} (ids, statuses, sizes)")
+    return {"status": "ok" if rows_agree else "FAIL", "detail": detail, "rows": [rates]}
 
 
 def step_sanitize() -> dict:
