@@ -234,3 +234,19 @@ def test_no_source_file_enables_pillow_truncated_loading():
         if re.search(r"LOAD_TRUNCATED_IMAGES\s*=(?!=)", p.read_text())
     ]
     assert offenders == []
+
+
+def test_unbuffered_read_gets_a_file_that_grew_and_stops_at_the_limit(tmp_path):
+    from galaxyzoo.data.decode import _read_fd, read_bytes
+
+    path = tmp_path / "grown.jpg"
+    path.write_bytes(bytes(range(256)) * 400)  # 102,400 bytes; fstat said 10 before it grew
+    for size, limit, want in [(10, 1 << 20, 102_400), (102_400, 1 << 20, 102_400), (10, 5000, 5000), (0, 1, 1)]:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            assert _read_fd(fd, size, limit) == path.read_bytes()[:want]
+        finally:
+            os.close(fd)
+    empty = tmp_path / "empty.jpg"
+    empty.write_bytes(b"")
+    assert read_bytes(empty, 100) == b""

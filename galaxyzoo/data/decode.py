@@ -30,6 +30,7 @@ from tqdm.auto import tqdm
 
 from ..errors import DecodeError
 from . import fits
+from .problems import shown
 
 __all__ = [
     "MAX_FILE_BYTES",
@@ -242,30 +243,46 @@ def _header(data: bytes) -> tuple[str, int, int, str | None]:
 def read_bytes(path, max_bytes: int) -> bytes:
     """A file's bytes, or DecodeError (missing, unreadable, over max_bytes)."""
     name = os.fspath(path)
-    shown = os.fsencode(name).decode("utf-8", "backslashreplace")  # a name that is not UTF-8
     try:
         # O_NONBLOCK: opening a FIFO (or a device) named *.jpg must not wait for a writer;
         # anything but a regular file is refused before a byte is read.
         fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-        with open(fd, "rb") as f:
-            st = os.fstat(f.fileno())
+        try:
+            st = os.fstat(fd)
             if stat.S_ISDIR(st.st_mode):
-                raise DecodeError("unreadable", f"{shown}: a folder that cannot be walked (it cannot be listed, "
-                                                 "or links back to a folder above it)")
+                raise DecodeError("unreadable", f"{shown(name)}: a folder that cannot be walked (it cannot be "
+                                                 "listed, or links back to a folder above it)")
             if not stat.S_ISREG(st.st_mode):
-                raise DecodeError("unreadable", f"{shown}: not a regular file (a FIFO, device or socket)")
+                raise DecodeError("unreadable", f"{shown(name)}: not a regular file (a FIFO, device or socket)")
             if st.st_size > max_bytes:
-                raise DecodeError("too_large", f"{shown}: file is {st.st_size} bytes, over the {max_bytes}-byte limit")
-            return f.read(max_bytes + 1)
+                raise DecodeError("too_large", f"{shown(name)}: file is {st.st_size} bytes, over the "
+                                               f"{max_bytes}-byte limit")
+            return _read_fd(fd, st.st_size, max_bytes + 1)
+        finally:
+            os.close(fd)
     except DecodeError:
         raise
     except FileNotFoundError:  # also a dangling symlink
-        raise DecodeError("missing", f"{shown}: no such file (or a symlink to nothing)") from None
+        raise DecodeError("missing", f"{shown(name)}: no such file (or a symlink to nothing)") from None
     except IsADirectoryError:
-        raise DecodeError("unreadable", f"{shown}: a folder that cannot be walked (it cannot be listed, "
+        raise DecodeError("unreadable", f"{shown(name)}: a folder that cannot be walked (it cannot be listed, "
                                         "or links back to a folder above it)") from None
     except (OSError, ValueError) as err:  # permissions, a symlink loop, an I/O error, a NUL in the name
-        raise DecodeError("unreadable", f"{shown}: cannot read ({getattr(err, 'strerror', None) or err})") from None
+        raise DecodeError("unreadable", f"{shown(name)}: cannot read ({getattr(err, 'strerror', None) or err})") from None
+
+
+def _read_fd(fd: int, size: int, limit: int) -> bytes:
+    """At most ``limit`` bytes up to the end of file, in unbuffered reads sized by ``size`` (+1, to
+    see a file that grew). Not ``open(fd).read(limit)``: a buffered read allocates ``limit``
+    bytes first (a 256 MiB map and unmap per file), which cost more than the read itself."""
+    parts, total = [], 0
+    while total < limit:
+        part = os.read(fd, min(limit - total, max(size + 1 - total, 1 << 16)))
+        if not part:
+            break
+        parts.append(part)
+        total += len(part)
+    return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
 def _check_pixels(height: int, width: int, max_pixels: int) -> None:
