@@ -153,3 +153,25 @@ def test_resume_with_other_options_is_refused(tmp_path):
     with pytest.raises(ValueError, match="same options"):
         ingest(walk_images(tmp_path / "img"), tmp_path / "out", IngestOptions(size=SIZE + 1),
                workers=0, progress=False)
+
+
+def test_forked_workers_hand_crops_back_through_shared_slots(tmp_path):
+    """Worker processes write a chunk's crops into memory shared with the ingesting process and
+    return their number: the same crops and rows as the chunk run in this process."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from galaxyzoo.workflows.ingest_chunk import CropSlots, process_chunk
+
+    write_synthetic(tmp_path / "img", 12)
+    items = list(walk_images(tmp_path / "img"))
+    opts = IngestOptions(size=SIZE)
+    want_pixels, want_rows = process_chunk(items, opts)
+    slots = CropSlots.make(2, len(items), SIZE)
+    assert slots is not None  # Linux forks its workers
+    with slots, ProcessPoolExecutor(1) as pool:
+        slot = slots.take()
+        count, rows = pool.submit(process_chunk, items, opts, slot).result()
+        assert isinstance(count, int) and count == len(want_pixels) == len(items) and rows == want_rows
+        np.testing.assert_array_equal(slots.give_back(slot, count), want_pixels)
+    assert sorted(slots.free) == [0, 1]
+    assert CropSlots.make(64, 4096, 256) is None  # 38 GiB of slots: the crops travel as before

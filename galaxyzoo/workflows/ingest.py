@@ -41,7 +41,7 @@ from ..data.tables import read_table, write_table
 from ..errors import UserError
 from . import guards
 from .gpu_ingest import chunk_function
-from .ingest_chunk import Crops, crop_blobs, crop_blobs_roi, process_chunk, to_original  # noqa: F401 (re-exported)
+from .ingest_chunk import CropSlots, Crops, crop_blobs, crop_blobs_roi, process_chunk, to_original  # noqa: F401 (re-exported)
 
 STATUS, ERROR = MANIFEST_COLUMNS.index("status"), MANIFEST_COLUMNS.index("error")
 OPTIONS_FILE = "ingest.json"
@@ -201,21 +201,28 @@ def ingest(
         pixels: list[np.ndarray] = []
         rows: list[list] = []
         bar = tqdm(desc="ingest", unit="img", disable=not progress, smoothing=0.1)
+        in_flight = 4 * max(workers, 1)
+        slots = None
         if executor is not None:
             runner = contextlib.nullcontext(executor)
         elif opts.device != "cpu":  # two chunks at a time: one reads its files while the other is on the GPU
             runner = ThreadPoolExecutor(2, thread_name_prefix="gpu-ingest")
+        elif workers > 0:
+            runner = ProcessPoolExecutor(workers, initializer=_die_with_parent)
+            slots = CropSlots.make(in_flight, chunk_size, opts.size)
         else:
-            runner = ProcessPoolExecutor(workers, initializer=_die_with_parent) if workers > 0 else _InProcess()
-        with runner as pool:
+            runner = _InProcess()
+        with slots or contextlib.nullcontext(), runner as pool:
             pending: deque = deque()
             source = chunks()
             for k, last, items in source:
-                pending.append((k, last, pool.submit(work, items, opts)))
-                if len(pending) >= 4 * max(workers, 1):
-                    _collect(pending.popleft(), pixels, rows, summary, out, opts, bar, stop_after)
+                slot = None if slots is None else slots.take()
+                submitted = pool.submit(work, items, opts) if slot is None else pool.submit(work, items, opts, slot)
+                pending.append((k, last, submitted, slot))
+                if len(pending) >= in_flight:
+                    _collect(pending.popleft(), slots, pixels, rows, summary, out, opts, bar, stop_after)
             while pending:
-                _collect(pending.popleft(), pixels, rows, summary, out, opts, bar, stop_after)
+                _collect(pending.popleft(), slots, pixels, rows, summary, out, opts, bar, stop_after)
         bar.close()
         summary.seconds = time.perf_counter() - start
         removed = remove_shards_from(out, len(shards))  # inputs gone since the last run
@@ -224,9 +231,12 @@ def ingest(
         return summary
 
 
-def _collect(entry, pixels, rows, summary: IngestSummary, out: Path, opts: IngestOptions, bar, stop_after: int):
-    k, last, future = entry
+def _collect(entry, slots: CropSlots | None, pixels, rows, summary: IngestSummary, out: Path, opts: IngestOptions,
+             bar, stop_after: int):
+    k, last, future, slot = entry
     chunk_pixels, chunk_rows = future.result()
+    if slot is not None:
+        chunk_pixels = slots.give_back(slot, chunk_pixels)
     pixels.append(chunk_pixels)
     rows.extend(chunk_rows)
     summary.count("ok" if row[STATUS] == "ok" else row[ERROR] for row in chunk_rows)

@@ -5,6 +5,8 @@ decoded and cropped on a GPU (and :func:`crop_blobs` for the rest)."""
 from __future__ import annotations
 
 import math
+import mmap
+import multiprocessing
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Sequence
 
@@ -128,11 +130,61 @@ def read_input(path: str) -> bytes | DecodeError:
         return err
 
 
-def process_chunk(items: list[tuple[str, str]], opts: IngestOptions) -> tuple[np.ndarray, list[list]]:
+def process_chunk(items: list[tuple[str, str]], opts: IngestOptions,
+                  slot: int | None = None) -> tuple[np.ndarray | int, list[list]]:
     """Read, decode and crop ``items`` ((id, path) pairs): the crops of the good ones, in
-    order, and one manifest row per item (shard and index are filled in at commit)."""
+    order, and one manifest row per item (shard and index are filled in at commit). With a
+    ``slot`` of :class:`CropSlots` this process shares, the crops are written there and their
+    number returned in their place."""
     blobs = [read_input(path) for _, path in items]
-    return chunk_result(items, blobs, (crop_blobs_roi if opts.decoder == "roi" else crop_blobs)(blobs, opts))
+    pixels, rows = chunk_result(items, blobs, (crop_blobs_roi if opts.decoder == "roi" else crop_blobs)(blobs, opts))
+    if slot is None or _shared_slots is None:
+        return pixels, rows
+    _shared_slots[slot, :len(pixels)] = pixels
+    return len(pixels), rows
+
+
+# The slots of the CropSlots made before this (worker) process was forked from the ingesting one.
+_shared_slots: np.ndarray | None = None
+_MAX_SLOT_BYTES = 256 << 20
+
+
+class CropSlots:
+    """Where forked worker processes put the crops of the chunks in flight, instead of sending
+    them back through the result pipe (a 64-px chunk's 3 MB crossed it 64 KiB at a time, each
+    piece a copy and a wake-up of the ingesting process): one slot per chunk in flight, in an
+    anonymous shared mapping that the workers inherit. Use as a context manager around the
+    worker pool's life; :meth:`make` gives None where workers are not forked or the slots would
+    take over 256 MiB, and the crops then travel as before."""
+
+    def __init__(self, count: int, chunk_size: int, size: int):
+        self.buffer = mmap.mmap(-1, count * chunk_size * 3 * size * size)  # MAP_SHARED | MAP_ANONYMOUS
+        self.slots = np.frombuffer(self.buffer, np.uint8).reshape(count, chunk_size, 3, size, size)
+        self.free = list(range(count))
+
+    @classmethod
+    def make(cls, count: int, chunk_size: int, size: int) -> CropSlots | None:
+        if multiprocessing.get_start_method() != "fork" or count * chunk_size * 3 * size * size > _MAX_SLOT_BYTES:
+            return None
+        return cls(count, chunk_size, size)
+
+    def __enter__(self) -> CropSlots:
+        global _shared_slots
+        _shared_slots = self.slots  # before the pool forks its workers
+        return self
+
+    def __exit__(self, *exc) -> None:
+        global _shared_slots
+        _shared_slots = None
+
+    def take(self) -> int:
+        return self.free.pop()
+
+    def give_back(self, slot: int, pixels: np.ndarray | int) -> np.ndarray:
+        """The crops a worker returned for ``slot`` (a copy out of it, where it wrote them there),
+        and the slot free again."""
+        self.free.append(slot)
+        return self.slots[slot, :pixels].copy() if isinstance(pixels, int) else pixels
 
 
 def chunk_result(items: list[tuple[str, str]], blobs: Sequence[bytes | DecodeError],
