@@ -98,13 +98,15 @@ def crop_with_fallback(blobs: Sequence, size: int, mode: str | None, threshold: 
         boxes[i], original[i], decoded[i], errors[i] = other.boxes[j], other.original[j], other.decoded[j], other.errors[j]
         if errors[i] is None:
             taken[i] = next(good_rest)
+    here = [i for i in range(n) if outcomes[i] is None]  # decoded by this decoder
+    if here:  # boxes in original pixels, as ingest's to_original, for all of them at once
+        sizes = info[here, 4:8].astype(np.float64)  # decoded (h, w), original (h, w)
+        sy, sx = sizes[:, 2] / sizes[:, 0], sizes[:, 3] / sizes[:, 1]
+        scaled = np.rint(info[here, :4].astype(np.float64) * np.stack([sx, sy, sx, sy], 1)).astype(np.int64)
+        for i, box, dec, orig in zip(here, scaled.tolist(), info[here, 4:6].tolist(), info[here, 6:8].tolist()):
+            boxes[i], decoded[i], original[i], taken[i] = box, tuple(dec), tuple(orig), pixels[i]
     for i in range(n):
-        if outcomes[i] is None:
-            decoded[i], original[i] = tuple(int(v) for v in info[i, 4:6]), tuple(int(v) for v in info[i, 6:8])
-            sy, sx = original[i][0] / decoded[i][0], original[i][1] / decoded[i][1]  # as ingest's to_original
-            scaled = np.asarray(info[i, :4], np.float64) * np.array([sx, sy, sx, sy])
-            boxes[i], taken[i] = np.rint(scaled).astype(np.int64).tolist(), pixels[i]
-        elif outcomes[i] != FALLBACK:
+        if outcomes[i] is not None and outcomes[i] != FALLBACK:
             errors[i] = outcomes[i]
     good = sorted(taken)
     crops = np.stack([taken[i] for i in good]) if good else np.empty((0, 3, size, size), np.uint8)
