@@ -175,3 +175,31 @@ def test_forked_workers_hand_crops_back_through_shared_slots(tmp_path):
         np.testing.assert_array_equal(slots.give_back(slot, count), want_pixels)
     assert sorted(slots.free) == [0, 1]
     assert CropSlots.make(64, 4096, 256) is None  # 38 GiB of slots: the crops travel as before
+
+
+def test_crop_blobs_decodes_into_batches_it_reuses_and_a_failed_decode_leaves_no_trace(tmp_path):
+    """JPEGs decode in place into one batch per decoded shape, kept for the next chunk (no fresh
+    pages per image); a JPEG that fails halfway through its decode leaves the row to the next
+    image, so every crop is its own image's."""
+    import threading
+
+    from galaxyzoo.workflows import ingest_chunk
+    from galaxyzoo.workflows.ingest_chunk import crop_blobs
+
+    opts = IngestOptions(size=SIZE)
+    good = [encode(galaxy_like(96, 96, seed=s)) for s in range(6)]
+    truncated = good[0][: len(good[0]) * 2 // 3]  # same header, so the same batch row is handed to it
+    blobs = [good[0], truncated, *good[1:]]
+    got = crop_blobs(blobs, opts)
+    alone = [crop_blobs([b], opts).pixels[0] for b in good]
+    assert got.errors[1].reason == "truncated" and [e is None for e in got.errors].count(True) == 6
+    np.testing.assert_array_equal(got.pixels, np.stack(alone))
+    kept = dict(ingest_chunk._batches.by_shape)
+    crop_blobs(good[:3], opts)
+    assert all(ingest_chunk._batches.by_shape[shape] is batch for shape, batch in kept.items())
+    other = {}
+    thread = threading.Thread(target=lambda: (crop_blobs(good[:2], opts),
+                                              other.update(ingest_chunk._batches.by_shape)))
+    thread.start()
+    thread.join()
+    assert other and all(other[s] is not kept[s] for s in other)  # each thread decodes into its own

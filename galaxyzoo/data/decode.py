@@ -81,13 +81,16 @@ def sniff_format(data: bytes) -> str | None:
     return None
 
 
-def decode_image(data: bytes, min_size: int | None = None, *, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+def decode_image(data: bytes, min_size: int | None = None, *, max_pixels: int = MAX_PIXELS,
+                 into: np.ndarray | None = None) -> np.ndarray:
     """Decode JPEG or PNG bytes to uint8 H×W×3 RGB (grayscale replicated, alpha dropped).
 
     With ``min_size``, a JPEG is decoded at the smallest DCT scale whose sides are both at least
-    ``min_size`` (so the result may still be larger; see :func:`fit_square`).
+    ``min_size`` (so the result may still be larger; see :func:`fit_square`). ``into``: a
+    C-contiguous uint8 H×W×3 array a JPEG that decodes to exactly that shape is written into
+    (and returned); anything else comes back in an array of its own.
     """
-    return _decode(data, min_size, max_pixels, None)
+    return _decode(data, min_size, max_pixels, into)
 
 
 def _decode(data: bytes, min_size: int | None, max_pixels: int, into: np.ndarray | None) -> np.ndarray:
