@@ -26,7 +26,7 @@ from galaxyzoo.data.gpu_decode import gpu_decode_available
 from galaxyzoo.data.gpu_load import load_batch_gpu
 from galaxyzoo.data.inputs import walk_images
 from galaxyzoo.errors import UserError
-from galaxyzoo.workflows import predict
+from galaxyzoo.workflows import batch_loading, predict
 from galaxyzoo.workflows.predict import FileChunk, Predictor, choose_loader, read_ahead
 from galaxyzoo.workflows.train import train
 from galaxyzoo.workflows.train_config import TrainConfig
@@ -113,10 +113,10 @@ def test_decode_choice_follows_the_device_and_refuses_gpu_without_one(monkeypatc
         choose_loader("gpu", torch.device("cpu"))
     with pytest.raises(UserError, match="decode must be one of auto, cpu, gpu"):
         choose_loader("nvjpeg", torch.device("cpu"))
-    monkeypatch.setattr(predict, "gpu_decode_available", lambda device: (True, "fake nvJPEG"))
+    monkeypatch.setattr(batch_loading, "gpu_decode_available", lambda device: (True, "fake nvJPEG"))
     chosen = choose_loader("auto", torch.device("cuda", 1))
     assert chosen.func is load_batch_gpu and chosen.keywords == {"device": "cuda:1"}
-    monkeypatch.setattr(predict, "gpu_decode_available", lambda device: (False, "torchvision is not installed"))
+    monkeypatch.setattr(batch_loading, "gpu_decode_available", lambda device: (False, "torchvision is not installed"))
     assert choose_loader("auto", torch.device("cuda")) is load_batch
     with pytest.raises(UserError, match="torchvision is not installed"):
         choose_loader("gpu", torch.device("cuda"))

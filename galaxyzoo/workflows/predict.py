@@ -16,18 +16,15 @@ import json
 import math
 import os
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
 from ..data.decode import load_batch
-from ..data.gpu_decode import gpu_decode_available
-from ..data.gpu_load import load_batch_gpu
 from ..data.catalogs import catalog_images
 from ..data.inputs import IMAGE_SUFFIXES, expand_inputs
 from ..data.problems import shown
@@ -41,6 +38,7 @@ from ..runtime import resolve_device
 from ..specs import Task
 from . import guards
 from .checkpoint import load_model
+from .batch_loading import DECODE_CHOICES, Loader, choose_loader, read_ahead  # noqa: F401 (DECODE_CHOICES: the CLI's)
 from .inference import Checkpoints, check_ensemble, checkpoint_list, member_task, to_probabilities, tta_views
 
 # A batch of inputs: their (id, path), the uint8 images (rows of failed items are unused),
@@ -48,9 +46,6 @@ from .inference import Checkpoints, check_ensemble, checkpoint_list, member_task
 # cut around their ROI (each model then only resizes and normalises them).
 # The images are a numpy array, or a tensor on the model's device when decoded on the GPU.
 InputBatch = tuple[list[tuple[str, str]], np.ndarray | torch.Tensor, dict[int, tuple[str, str]], bool]
-# (paths, size, num_threads=) -> (N×size×size×3 uint8 images, [(index, DecodeError)]): load_batch's contract.
-Loader = Callable[..., tuple[np.ndarray | torch.Tensor, list]]
-DECODE_CHOICES = ("auto", "cpu", "gpu")
 
 
 # Chunks: the unit of work, a few bytes to describe, so another process (a Dask worker) can
@@ -225,35 +220,6 @@ class Predictor:
     def batches(self, chunk: Chunk, *, batch_size: int, threads: int) -> Iterator[InputBatch]:
         """A chunk's inputs decoded for this predictor's members (:func:`chunk_batches`)."""
         return chunk_batches(chunk, self.source_size, batch_size=batch_size, threads=threads, loader=self.loader)
-
-
-def choose_loader(decode: str, device: torch.device) -> Loader:
-    """How files are decoded: ``"cpu"``: on the host (:func:`~galaxyzoo.data.decode.load_batch`);
-    ``"gpu"``: JPEGs on the model's CUDA device (:func:`~galaxyzoo.data.gpu_load.load_batch_gpu`,
-    nvJPEG through torchvision; a UserError where that cannot run); ``"auto"``: the GPU when the
-    model runs on CUDA and torchvision can decode there, else the host."""
-    if decode not in DECODE_CHOICES:
-        raise UserError(f"decode must be one of {', '.join(DECODE_CHOICES)}, got {decode!r}")
-    if decode == "cpu":
-        return load_batch
-    ok, why = gpu_decode_available(str(device)) if device.type == "cuda" else (False, f"the model runs on {device}")
-    if not ok:
-        if decode == "gpu":
-            raise UserError(f"--decode gpu: cannot decode on the GPU: {why} (--decode cpu needs no GPU)")
-        return load_batch
-    return functools.partial(load_batch_gpu, device=str(device))
-
-
-def read_ahead(batches: Iterator[InputBatch]) -> Iterator[InputBatch]:
-    """``batches``, each read and decoded in a background thread while the one before it is
-    predicted (decoding releases the GIL; GPU decoding is queued on the device), so the model
-    does not wait for files."""
-    end = object()
-    with ThreadPoolExecutor(1) as pool:
-        pending = pool.submit(next, batches, end)
-        while (batch := pending.result()) is not end:
-            pending = pool.submit(next, batches, end)
-            yield batch
 
 
 @dataclass
